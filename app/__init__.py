@@ -1,0 +1,1 @@
+"""Project Office+: backend of a municipal education project office."""

@@ -1,0 +1,47 @@
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_JWT_SECRET = "change-me-development-only-secret-0123456789"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; read from `PROJOFFICE_*` variables and an optional `.env`."""
+
+    model_config = SettingsConfigDict(env_prefix="PROJOFFICE_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'projoffice.db'}"
+    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
+    jwt_issuer: str = "projoffice"
+    jwt_audience: str = "projoffice-api"
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
+    cors_origins: list[str] = []
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    docs_enabled: bool = True
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "Settings":
+        secret = self.jwt_secret.get_secret_value()
+        if self.env == "production" and (secret == DEFAULT_JWT_SECRET or len(secret) < 32):
+            raise ValueError(
+                "PROJOFFICE_JWT_SECRET must be set to a random string of at least 32 characters "
+                "when PROJOFFICE_ENV=production"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

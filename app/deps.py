@@ -1,0 +1,112 @@
+"""What routers depend on: the session, the caller, the policy check, list parameters."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Response
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from app.config import Settings, get_settings
+from app.db import session_scope
+from app.errors import Forbidden, PreconditionFailed, Unauthorized
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.policy import Action, can
+from app.security import InvalidToken, Principal, decode_token
+from app.services import principals
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description="Войдите email и паролем (grant_type=password).",
+)
+
+SessionDep = Annotated[Session, Depends(session_scope, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_current_principal(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    if not token:
+        raise Unauthorized()
+    try:
+        claims = decode_token(settings, token, expected_type="access")
+    except InvalidToken as exc:
+        raise Unauthorized("Токен недействителен или истёк", code="invalid_token") from exc
+    principal = principals.load_principal(session, claims.subject, claims.family_id)
+    if principal is None:
+        raise Unauthorized("Токен недействителен или истёк", code="invalid_token")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
+
+
+def require(action: Action) -> Callable[[Principal], Principal]:
+    """A dependency that lets the call through only when the policy allows `action`."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not can(principal, action):
+            raise Forbidden(
+                "Недостаточно прав для этого действия",
+                code="forbidden",
+                extra={"action": action.value},
+            )
+        return principal
+
+    check.__name__ = f"require_{action.name}"
+    return check
+
+
+def current_user(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_user:
+        raise Forbidden("Действие доступно только пользователям", code="users_only")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+Limit = Annotated[
+    int,
+    Query(
+        ge=1, le=MAX_LIMIT, description=f"Размер страницы: по умолчанию {DEFAULT_LIMIT}, не больше {MAX_LIMIT}"
+    ),
+]
+Cursor = Annotated[
+    str | None, Query(max_length=512, description="Курсор из `next_cursor` предыдущей страницы")
+]
+SearchQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="Поиск без учёта регистра (кириллица тоже); `%` и `_` ищутся буквально",
+    ),
+]
+
+
+def if_match_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='ETag из последнего ответа, например `"3"`: защита от потери правок'),
+    ] = None,
+) -> int | None:
+    if if_match is None:
+        return None
+    value = if_match.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise PreconditionFailed("Заголовок If-Match должен содержать ETag ресурса")
+    return int(value)
+
+
+IfMatch = Annotated[int | None, Depends(if_match_version)]
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'

@@ -1,0 +1,100 @@
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from app.config import Settings, get_settings
+from app.docs import STATIC, install_docs
+from app.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from app.middleware import RequestGuard
+from app.routers import audit, auth, health, meta, organizations, service_accounts, users
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """
+API проектного офиса муниципальной системы образования и его инновационно-методической сети.
+
+* Вход: `POST /api/v1/auth/token` (кнопка **Authorize**: email и пароль).
+* Ошибки: `application/problem+json` (RFC 9457) со стабильным полем `code`.
+* Списки: `?limit=` (до 200) и `?cursor=` из `next_cursor`.
+* Правки: `If-Match` с ETag ресурса (412, если устарел) или `version` в теле (409).
+"""
+
+TAGS = [
+    {"name": "auth", "description": "Вход, обновление и отзыв токенов"},
+    {"name": "users", "description": "Люди, их роли и профили"},
+    {"name": "organizations", "description": "Школы, детские сады, центры, управление"},
+    {"name": "service-accounts", "description": "Интеграции и скрипты KPI"},
+    {"name": "audit", "description": "Журнал действий"},
+    {"name": "meta", "description": "Справочники и матрица прав"},
+    {"name": "health", "description": "Живость и готовность"},
+]
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Stable ids (`users-list_users`) keep generated frontend clients stable.
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+    app = FastAPI(
+        title="Проектный офис+ API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+        generate_unique_id_function=_operation_id,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, users, organizations, service_accounts, audit, meta):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+
+    if settings.docs_enabled:
+        app.mount(
+            STATIC, StaticFiles(directory=Path(__file__).parent / "static"), name="static"
+        )
+        install_docs(app)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Errors are documented as `application/problem+json` only, which is what they are sent as
+    (FastAPI would also list `application/json` for a response model)."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status.startswith(("4", "5")) and PROBLEM_MEDIA_TYPE in content:
+                        content.pop("application/json", None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,19 @@
+"""All tables, imported here so Alembic and the app see one metadata."""
+
+from app.models.auth import RefreshToken, ServiceAccount
+from app.models.base import metadata
+from app.models.events import Event
+from app.models.organizations import Organization, OrganizationKind
+from app.models.users import Role, User, UserRole
+
+__all__ = [
+    "Event",
+    "Organization",
+    "OrganizationKind",
+    "RefreshToken",
+    "Role",
+    "ServiceAccount",
+    "User",
+    "UserRole",
+    "metadata",
+]

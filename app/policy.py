@@ -1,0 +1,67 @@
+"""Who may do what: one declarative table of role × action, plus the object rules.
+
+Routers ask through `deps.require(action)`; services ask `can()` for rules that depend on the
+object. `GET /api/v1/meta/policy` prints this table, and the tests walk it.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.models.users import Role
+from app.security import Principal
+
+
+class Action(StrEnum):
+    users_read = "users.read"
+    users_create = "users.create"
+    users_update = "users.update"
+    organizations_read = "organizations.read"
+    organizations_write = "organizations.write"
+    service_accounts_manage = "service_accounts.manage"
+    audit_read = "audit.read"
+    policy_read = "policy.read"
+
+
+class Scope(StrEnum):
+    kpi_read = "kpi:read"
+    initiatives_read = "initiatives:read"
+    webhooks_manage = "webhooks:manage"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    description: str
+    roles: frozenset[Role]
+    scopes: frozenset[Scope] = frozenset()
+
+
+ALL_ROLES = frozenset(Role)
+OFFICE = frozenset({Role.admin, Role.office_head, Role.office_member})
+
+POLICY: dict[Action, Rule] = {
+    Action.users_read: Rule("Просматривать справочник пользователей", OFFICE),
+    Action.users_create: Rule("Создавать пользователей", frozenset({Role.admin})),
+    Action.users_update: Rule(
+        "Изменять пользователей, их роли и активность", frozenset({Role.admin})
+    ),
+    Action.organizations_read: Rule(
+        "Просматривать организации",
+        ALL_ROLES,
+        frozenset({Scope.kpi_read, Scope.initiatives_read}),
+    ),
+    Action.organizations_write: Rule(
+        "Создавать и изменять организации", frozenset({Role.admin, Role.office_head})
+    ),
+    Action.service_accounts_manage: Rule(
+        "Управлять сервисными учётными записями", frozenset({Role.admin})
+    ),
+    Action.audit_read: Rule("Читать журнал действий", frozenset({Role.admin})),
+    Action.policy_read: Rule("Просматривать матрицу прав", frozenset({Role.admin})),
+}
+
+
+def can(principal: Principal, action: Action) -> bool:
+    rule = POLICY[action]
+    if principal.kind == "service":
+        return not rule.scopes.isdisjoint(principal.scopes)
+    return not rule.roles.isdisjoint(principal.roles)

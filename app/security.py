@@ -1,0 +1,136 @@
+"""Passwords and tokens: nothing here touches the database."""
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from jose import JWTError, jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from app.config import Settings
+from app.models.base import utcnow
+from app.models.users import Role
+
+JWT_ALGORITHM = "HS256"
+TokenType = Literal["access", "refresh"]
+
+password_hasher = PasswordHash((Argon2Hasher(),))
+# Verified against when the email is unknown, so a miss costs the same time as a wrong password.
+_DUMMY_HASH = password_hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return password_hasher.hash(password)
+
+
+def verify_password(password: str, hashed: str | None) -> bool:
+    if hashed is None:
+        password_hasher.verify(password, _DUMMY_HASH)
+        return False
+    try:
+        return password_hasher.verify(password, hashed)
+    except Exception:  # a corrupt or foreign hash must read as a failed login, not a 500
+        return False
+
+
+def new_client_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a person with roles or a service account with scopes."""
+
+    id: uuid.UUID
+    kind: Literal["user", "service"]
+    name: str
+    roles: frozenset[Role] = frozenset()
+    scopes: frozenset[str] = frozenset()
+    organization_id: uuid.UUID | None = None
+
+    @property
+    def is_user(self) -> bool:
+        return self.kind == "user"
+
+    def has_role(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    subject: str
+    token_type: TokenType
+    jti: uuid.UUID
+    family_id: uuid.UUID | None
+    expires_at: datetime
+
+
+class InvalidToken(Exception):
+    """Any reason a token cannot be trusted; callers answer 401 without saying which."""
+
+
+def create_token(
+    settings: Settings,
+    *,
+    subject: str,
+    token_type: TokenType,
+    lifetime: timedelta,
+    family_id: uuid.UUID | None = None,
+    scopes: list[str] | None = None,
+) -> tuple[str, TokenClaims]:
+    now = utcnow()
+    jti = uuid.uuid4()
+    expires_at = now + lifetime
+    payload: dict[str, Any] = {
+        "sub": subject,
+        "typ": token_type,
+        "jti": str(jti),
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
+    if family_id is not None:
+        payload["fam"] = str(family_id)
+    if scopes:
+        payload["scope"] = " ".join(scopes)
+    token = jwt.encode(payload, settings.jwt_secret.get_secret_value(), algorithm=JWT_ALGORITHM)
+    return token, TokenClaims(subject, token_type, jti, family_id, expires_at)
+
+
+def decode_token(settings: Settings, token: str, *, expected_type: TokenType) -> TokenClaims:
+    try:
+        # Only HS256 is accepted: `alg: none` and HS/RS confusion fail here.
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") != JWT_ALGORITHM:
+            raise InvalidToken("unexpected algorithm")
+        payload = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[JWT_ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={
+                "require_exp": True,
+                "require_iat": True,
+                "require_aud": True,
+                "require_iss": True,
+                "require_sub": True,
+                "require_jti": True,
+            },
+        )
+    except JWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if payload.get("typ") != expected_type:
+        raise InvalidToken("wrong token type")
+    try:
+        jti = uuid.UUID(str(payload["jti"]))
+        family = uuid.UUID(str(payload["fam"])) if "fam" in payload else None
+        expires_at = datetime.fromtimestamp(int(payload["exp"]), tz=utcnow().tzinfo)
+    except (ValueError, TypeError) as exc:
+        raise InvalidToken("malformed claims") from exc
+    return TokenClaims(str(payload["sub"]), expected_type, jti, family, expires_at)

@@ -1,0 +1,253 @@
+import uuid
+from typing import Any
+
+from sqlalchemy import Row, delete, select, update
+from sqlmodel import Session, col
+
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import RefreshToken, Role, User, UserRole
+from app.models.base import utcnow
+from app.pagination import SortKey, paginate, split_page
+from app.policy import Action, can
+from app.schemas.users import PasswordChange, UserCreate, UserPublic, UserSelfUpdate, UserUpdate
+from app.security import Principal, hash_password, verify_password
+from app.services import events, organizations
+from app.services.principals import parse_roles, roles_column
+from app.services.versioning import check_version
+from app.text import LIKE_ESCAPE, contains_pattern, search_text
+
+ORDER = SortKey(columns=[col(User.full_name), col(User.id)], types=[str, uuid.UUID])
+PUBLIC_COLUMNS = (
+    col(User.id),
+    col(User.email),
+    col(User.full_name),
+    col(User.job_title),
+    col(User.organization_id),
+    col(User.is_active),
+    col(User.version),
+    col(User.created_at),
+    col(User.updated_at),
+)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _public_stmt() -> Any:
+    return select(*PUBLIC_COLUMNS, roles_column().label("roles"))
+
+
+def _row_to_public(row: Row[Any]) -> UserPublic:
+    return UserPublic(
+        id=row.id,
+        email=row.email,
+        full_name=row.full_name,
+        job_title=row.job_title,
+        organization_id=row.organization_id,
+        roles=parse_roles(row.roles),
+        is_active=row.is_active,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def get_user(session: Session, user_id: uuid.UUID) -> UserPublic:
+    row = session.execute(_public_stmt().where(col(User.id) == user_id)).first()
+    if row is None:
+        raise NotFound("Пользователь не найден")
+    return _row_to_public(row)
+
+
+def list_users(
+    session: Session,
+    *,
+    q: str | None,
+    role: Role | None,
+    organization_id: uuid.UUID | None,
+    is_active: bool | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[UserPublic], str | None]:
+    stmt = _public_stmt()
+    if q:
+        stmt = stmt.where(col(User.search_text).like(contains_pattern(q), escape=LIKE_ESCAPE))
+    if role is not None:
+        stmt = stmt.where(
+            col(User.id).in_(select(UserRole.user_id).where(col(UserRole.role) == role))
+        )
+    if organization_id is not None:
+        stmt = stmt.where(col(User.organization_id) == organization_id)
+    if is_active is not None:
+        stmt = stmt.where(col(User.is_active) == is_active)
+    rows = session.execute(paginate(stmt, ORDER, cursor=cursor, limit=limit)).all()
+    page, next_cursor = split_page(rows, limit, lambda r: [r.full_name, r.id])
+    return [_row_to_public(r) for r in page], next_cursor
+
+
+def _refresh_search(user: User) -> None:
+    user.search_text = search_text(user.full_name, user.email, user.job_title)
+
+
+def _ensure_email_free(session: Session, email: str) -> None:
+    if session.execute(select(User.id).where(col(User.email) == email)).first() is not None:
+        raise Conflict(f"Пользователь с email {email} уже есть", code="duplicate_email")
+
+
+def _set_roles(session: Session, user_id: uuid.UUID, roles: list[Role]) -> None:
+    session.execute(delete(UserRole).where(col(UserRole.user_id) == user_id))
+    session.add_all(UserRole(user_id=user_id, role=role) for role in roles)
+
+
+def revoke_refresh_tokens(session: Session, user_id: uuid.UUID) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def create_user(
+    session: Session, *, actor: Principal | None, data: UserCreate, hashed_password: str | None = None
+) -> UserPublic:
+    email = normalize_email(data.email)
+    _ensure_email_free(session, email)
+    organizations.ensure_exists(session, data.organization_id, loc=["body", "organization_id"])
+    now = utcnow()
+    user = User(
+        email=email,
+        full_name=data.full_name,
+        job_title=data.job_title,
+        organization_id=data.organization_id,
+        hashed_password=hashed_password or hash_password(data.password),
+        search_text="",
+        created_at=now,
+        updated_at=now,
+    )
+    _refresh_search(user)
+    session.add(user)
+    session.flush()
+    _set_roles(session, user.id, data.roles)
+    session.flush()
+    events.record(
+        session,
+        actor=actor,
+        action="user.created",
+        entity_type="user",
+        entity_id=user.id,
+        data=data.model_dump(mode="json", exclude={"password"}),
+    )
+    return get_user(session, user.id)
+
+
+def _load(session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("Пользователь не найден")
+    return user
+
+
+def _apply(
+    session: Session,
+    *,
+    actor: Principal,
+    user: User,
+    patch: dict[str, Any],
+    if_match: int | None,
+    body_version: int | None,
+) -> UserPublic:
+    current = get_user(session, user.id)
+    check_version(current.version, if_match=if_match, body_version=body_version)
+    if "organization_id" in patch:
+        organizations.ensure_exists(session, patch["organization_id"], loc=["body", "organization_id"])
+    comparable = {
+        key: [r.value for r in value] if key == "roles" else value for key, value in patch.items()
+    }
+    diff = events.changes(current.model_dump(mode="json"), _jsonable(comparable))
+    if not diff:
+        return current
+    for key, value in patch.items():
+        if key != "roles":
+            setattr(user, key, value)
+    if "roles" in diff:
+        _set_roles(session, user.id, patch["roles"])
+    if patch.get("is_active") is False:
+        revoke_refresh_tokens(session, user.id)
+    _refresh_search(user)
+    user.updated_at = utcnow()
+    # updated_at makes the row dirty, so its version moves even when only roles changed.
+    session.flush()
+    events.record(
+        session,
+        actor=actor,
+        action="user.updated",
+        entity_type="user",
+        entity_id=user.id,
+        data={"changes": diff},
+    )
+    return get_user(session, user.id)
+
+
+def _reject_nulls(patch: dict[str, Any], *fields: str) -> None:
+    for name in fields:
+        if name in patch and patch[name] is None:
+            raise InvalidInput("Поле не может быть null", loc=["body", name], code="null_not_allowed")
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in values.items()}
+
+
+def update_user(
+    session: Session,
+    *,
+    actor: Principal,
+    user_id: uuid.UUID,
+    data: UserUpdate,
+    if_match: int | None,
+) -> UserPublic:
+    user = _load(session, user_id)
+    patch = data.model_dump(exclude_unset=True, exclude={"version"})
+    if user.id == actor.id:
+        # An administrator who locks themselves out leaves the office without anyone to fix it.
+        if patch.get("is_active") is False:
+            raise Conflict("Нельзя деактивировать собственную учётную запись", code="self_lockout")
+        if "roles" in patch and Role.admin not in patch["roles"]:
+            raise Conflict("Нельзя снять с себя роль администратора", code="self_lockout")
+    _reject_nulls(patch, "full_name", "is_active", "roles")
+    return _apply(
+        session, actor=actor, user=user, patch=patch, if_match=if_match, body_version=data.version
+    )
+
+
+def update_me(
+    session: Session, *, actor: Principal, data: UserSelfUpdate, if_match: int | None
+) -> UserPublic:
+    user = _load(session, actor.id)
+    patch = data.model_dump(exclude_unset=True, exclude={"version"})
+    _reject_nulls(patch, "full_name")
+    return _apply(
+        session, actor=actor, user=user, patch=patch, if_match=if_match, body_version=data.version
+    )
+
+
+def change_password(session: Session, *, actor: Principal, data: PasswordChange) -> None:
+    user = _load(session, actor.id)
+    if not verify_password(data.current_password, user.hashed_password):
+        raise InvalidInput(
+            "Текущий пароль неверен", loc=["body", "current_password"], code="wrong_password"
+        )
+    user.hashed_password = hash_password(data.new_password)
+    user.updated_at = utcnow()
+    revoke_refresh_tokens(session, user.id)
+    session.flush()
+    events.record(
+        session, actor=actor, action="user.password_changed", entity_type="user", entity_id=user.id
+    )
+
+
+def get_visible_user(session: Session, *, actor: Principal, user_id: uuid.UUID) -> UserPublic:
+    if user_id != actor.id and not can(actor, Action.users_read):
+        raise NotFound("Пользователь не найден")
+    return get_user(session, user_id)
