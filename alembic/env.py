@@ -1,10 +1,10 @@
 from logging.config import fileConfig
 from typing import Any
 
-from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlmodel.sql.sqltypes import AutoString
 
+from alembic import context
 from app.config import get_settings
 from app.db import build_engine
 from app.models import metadata

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from alembic import command
 from alembic.config import Config
 from sqlmodel import Session
 
+from alembic import command
 from app.config import PROJECT_ROOT, get_settings
 from app.db import get_engine
 
@@ -83,7 +83,7 @@ def demo_data() -> None:
     if logins is None:
         typer.echo("Демо-данные уже загружены.")
         logins = demo.DEMO_LOGINS
-    typer.echo("\nДемо-входы (пароль у всех: %s):" % demo.DEMO_PASSWORD)
+    typer.echo(f"\nДемо-входы (пароль у всех: {demo.DEMO_PASSWORD}):")
     for role, email in logins:
         typer.echo(f"  {role:<14} {email}")
 

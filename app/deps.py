@@ -72,7 +72,9 @@ CurrentUser = Annotated[Principal, Depends(current_user)]
 Limit = Annotated[
     int,
     Query(
-        ge=1, le=MAX_LIMIT, description=f"Размер страницы: по умолчанию {DEFAULT_LIMIT}, не больше {MAX_LIMIT}"
+        ge=1,
+        le=MAX_LIMIT,
+        description=f"Размер страницы: по умолчанию {DEFAULT_LIMIT}, не больше {MAX_LIMIT}",
     ),
 ]
 Cursor = Annotated[

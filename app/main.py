@@ -62,9 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
 
     if settings.docs_enabled:
-        app.mount(
-            STATIC, StaticFiles(directory=Path(__file__).parent / "static"), name="static"
-        )
+        app.mount(STATIC, StaticFiles(directory=Path(__file__).parent / "static"), name="static")
         install_docs(app)
 
     if settings.cors_origins:

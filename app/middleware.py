@@ -5,7 +5,6 @@ large share of a small endpoint's time."""
 import json
 import uuid
 
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
@@ -96,7 +95,9 @@ class RequestGuard:
             has_body = length not in (None, b"0") or b"transfer-encoding" in headers
             if has_body and path.startswith("/api/") and not _acceptable(path, content_type):
                 expected = (
-                    "application/x-www-form-urlencoded" if path in FORM_PATHS else "application/json"
+                    "application/x-www-form-urlencoded"
+                    if path in FORM_PATHS
+                    else "application/json"
                 )
                 await reply(
                     415,
@@ -132,5 +133,3 @@ def _acceptable(path: str, content_type: bytes) -> bool:
     if path in FORM_PATHS:
         return content_type in (b"application/x-www-form-urlencoded", b"multipart/form-data")
     return content_type == b"application/json" or content_type.endswith(b"+json")
-
-

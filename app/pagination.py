@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, literal, tuple_
+from sqlalchemy import Select, literal, tuple_
 
 from app.errors import InvalidInput
 
@@ -50,7 +50,7 @@ PARSERS: dict[type, Callable[[str], Any]] = {
 class SortKey:
     """The columns a list is ordered by (ascending, unique together) and how to read them back."""
 
-    columns: Sequence[ColumnElement[Any]]
+    columns: Sequence[Any]  # instrumented columns or SQL expressions
     types: Sequence[type]
     descending: bool = False
 
@@ -82,14 +82,18 @@ def paginate(stmt: Select[Any], key: SortKey, *, cursor: str | None, limit: int)
     if cursor:
         values = decode_cursor(cursor, key)
         # Bind with each column's own type so UUIDs and UTC datetimes compare as stored.
-        bound = tuple_(*(literal(v, type_=c.type) for c, v in zip(key.columns, values, strict=True)))
+        bound = tuple_(
+            *(literal(v, type_=c.type) for c, v in zip(key.columns, values, strict=True))
+        )
         current = tuple_(*key.columns)
         stmt = stmt.where(current < bound if key.descending else current > bound)
     order = [c.desc() for c in key.columns] if key.descending else list(key.columns)
     return stmt.order_by(*order).limit(limit + 1)
 
 
-def split_page(rows: Sequence[T], limit: int, key_of: Callable[[T], Sequence[Any]]) -> tuple[list[T], str | None]:
+def split_page(
+    rows: Sequence[T], limit: int, key_of: Callable[[T], Sequence[Any]]
+) -> tuple[list[T], str | None]:
     items = list(rows[:limit])
     next_cursor = encode_cursor(key_of(items[-1])) if len(rows) > limit and items else None
     return items, next_cursor

@@ -34,7 +34,7 @@ class Organization(SQLModel, table=True):
         Index("ix_organization_name_id", "name", "id"),
     )
 
-    __mapper_args__ = {"version_id_col": _VERSION}  # noqa: RUF012
+    __mapper_args__ = {"version_id_col": _VERSION}
 
     id: uuid.UUID = id_field()
     name: str = Field(max_length=300, unique=True)
@@ -42,6 +42,6 @@ class Organization(SQLModel, table=True):
     kind: OrganizationKind = Field(sa_type=String(40), index=True)
     is_innovation_centre: bool = Field(default=False, index=True)
     search_text: str = Field(max_length=1000)
-    version: int = Field(sa_column=_VERSION)
+    version: int = Field(default=1, sa_column=_VERSION)
     created_at: datetime = created_field()
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

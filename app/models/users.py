@@ -35,7 +35,7 @@ class User(SQLModel, table=True):
         Index("ix_app_user_created_at_id", "created_at", "id"),
     )
 
-    __mapper_args__ = {"version_id_col": _VERSION}  # noqa: RUF012
+    __mapper_args__ = {"version_id_col": _VERSION}
 
     id: uuid.UUID = id_field()
     email: str = Field(max_length=254, unique=True)
@@ -47,7 +47,7 @@ class User(SQLModel, table=True):
     hashed_password: str = Field(max_length=255)
     is_active: bool = Field(default=True, index=True)
     search_text: str = Field(max_length=1000)
-    version: int = Field(sa_column=_VERSION)
+    version: int = Field(default=1, sa_column=_VERSION)
     created_at: datetime = created_field()
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 

@@ -1,8 +1,8 @@
 import uuid
-from pydantic import AwareDatetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
 from app.deps import Cursor, Limit, SessionDep, require
 from app.errors import problem_responses
@@ -27,8 +27,12 @@ def list_events(
     action: Annotated[str | None, Query(max_length=80, examples=["user.created"])] = None,
     entity_type: Annotated[str | None, Query(max_length=60, examples=["organization"])] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="С этого момента (включительно)")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="До этого момента (не включая)")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="С этого момента (включительно)")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="До этого момента (не включая)")
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[EventPublic]:

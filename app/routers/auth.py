@@ -24,9 +24,7 @@ def issue_token(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
-    grant_type: Annotated[
-        Literal["password", "client_credentials"], Form(description="Тип входа")
-    ],
+    grant_type: Annotated[Literal["password", "client_credentials"], Form(description="Тип входа")],
     username: Annotated[str | None, Form(max_length=254, description="Email пользователя")] = None,
     password: Annotated[str | None, Form(max_length=128)] = None,
     client_id: Annotated[str | None, Form(max_length=64)] = None,
@@ -41,9 +39,7 @@ def issue_token(
         return auth.login_password(session, settings, email=username, password=password)
     if not client_id or not client_secret:
         raise InvalidInput("Нужны client_id и client_secret", loc=["body", "client_id"])
-    return auth.login_client(
-        session, settings, client_id=client_id, client_secret=client_secret
-    )
+    return auth.login_client(session, settings, client_id=client_id, client_secret=client_secret)
 
 
 @router.post(

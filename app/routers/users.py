@@ -35,7 +35,9 @@ def read_me(session: SessionDep, me: CurrentUser, response: Response) -> UserPub
     return user
 
 
-@router.patch("/me", summary="Изменить свой профиль", responses=problem_responses(401, 403, 409, 412, 422))
+@router.patch(
+    "/me", summary="Изменить свой профиль", responses=problem_responses(401, 403, 409, 412, 422)
+)
 def update_me(
     session: SessionDep,
     me: CurrentUser,

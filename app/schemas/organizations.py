@@ -22,12 +22,12 @@ class OrganizationPublic(OutputModel):
 
 
 class OrganizationCreate(InputModel):
-    name: LongName = Field(examples=["Муниципальное автономное общеобразовательное учреждение «Гимназия»"])
+    name: LongName = Field(
+        examples=["Муниципальное автономное общеобразовательное учреждение «Гимназия»"]
+    )
     short_name: ShortName = Field(examples=["МАОУ Гимназия"])
     kind: OrganizationKind = Field(examples=["gymnasium"])
-    is_innovation_centre: bool = Field(
-        default=False, description="Центр инновационного опыта"
-    )
+    is_innovation_centre: bool = Field(default=False, description="Центр инновационного опыта")
 
 
 class OrganizationUpdate(InputModel):

@@ -27,27 +27,122 @@ ORGANIZATIONS: list[tuple[str, str, OrganizationKind, bool]] = [
         OrganizationKind.methodological_centre,
         False,
     ),
-    ("Муниципальное автономное общеобразовательное учреждение «Гимназия»", "МАОУ Гимназия", OrganizationKind.gymnasium, True),
-    ("МБОУ «Средняя общеобразовательная школа № 1»", "МБОУ СОШ № 1", OrganizationKind.school, False),
-    ("МБОУ «Средняя общеобразовательная школа № 7» (с. Уральское)", "МБОУ СОШ № 7", OrganizationKind.school, True),
-    ("МБОУ «Средняя общеобразовательная школа № 10»", "МБОУ СОШ № 10", OrganizationKind.school, True),
-    ("МБОУ «Основная общеобразовательная школа № 12»", "МБОУ ООШ № 12", OrganizationKind.school, False),
-    ("МБОУ «Фокинская средняя общеобразовательная школа»", "МБОУ «Фокинская СОШ»", OrganizationKind.school, False),
-    ("МБОУ «Средняя общеобразовательная школа п. Прикамский»", "МБОУ СОШ п. Прикамский", OrganizationKind.school, False),
+    (
+        "Муниципальное автономное общеобразовательное учреждение «Гимназия»",
+        "МАОУ Гимназия",
+        OrganizationKind.gymnasium,
+        True,
+    ),
+    (
+        "МБОУ «Средняя общеобразовательная школа № 1»",
+        "МБОУ СОШ № 1",
+        OrganizationKind.school,
+        False,
+    ),
+    (
+        "МБОУ «Средняя общеобразовательная школа № 7» (с. Уральское)",
+        "МБОУ СОШ № 7",
+        OrganizationKind.school,
+        True,
+    ),
+    (
+        "МБОУ «Средняя общеобразовательная школа № 10»",
+        "МБОУ СОШ № 10",
+        OrganizationKind.school,
+        True,
+    ),
+    (
+        "МБОУ «Основная общеобразовательная школа № 12»",
+        "МБОУ ООШ № 12",
+        OrganizationKind.school,
+        False,
+    ),
+    (
+        "МБОУ «Фокинская средняя общеобразовательная школа»",
+        "МБОУ «Фокинская СОШ»",
+        OrganizationKind.school,
+        False,
+    ),
+    (
+        "МБОУ «Средняя общеобразовательная школа п. Прикамский»",
+        "МБОУ СОШ п. Прикамский",
+        OrganizationKind.school,
+        False,
+    ),
 ]
 
 # (email, full name, job title, organization short name, roles)
 PEOPLE: list[tuple[str, str, str, str, list[Role]]] = [
-    ("admin@example.org", "Соколов Денис Андреевич", "Системный администратор", "МБУ ЦРО", [Role.admin]),
-    ("head@example.org", "Воронцова Марина Игоревна", "Руководитель проектного офиса", "Управление образования", [Role.office_head, Role.office_member]),
-    ("member@example.org", "Лебедева Ольга Викторовна", "Методист", "МБУ ЦРО", [Role.office_member, Role.expert]),
-    ("member2@example.org", "Гаврилов Павел Сергеевич", "Заместитель директора", "МБУ ЦРО", [Role.office_member]),
-    ("expert@example.org", "Кузнецова Анна Романовна", "Учитель русского языка и литературы", "МАОУ Гимназия", [Role.expert, Role.participant]),
-    ("expert2@example.org", "Михайлов Игорь Петрович", "Заместитель директора по УВР", "МБОУ СОШ № 10", [Role.expert, Role.participant]),
-    ("teacher@example.org", "Орлова Наталья Дмитриевна", "Учитель начальных классов", "МБОУ СОШ № 7", [Role.participant]),
-    ("teacher2@example.org", "Белов Артём Константинович", "Учитель математики", "МБОУ «Фокинская СОШ»", [Role.participant]),
-    ("teacher3@example.org", "Смирнова Елена Алексеевна", "Педагог-психолог", "МБОУ ООШ № 12", [Role.participant]),
-    ("observer@example.org", "Фёдоров Константин Львович", "Специалист управления образования", "Управление образования", [Role.observer]),
+    (
+        "admin@example.org",
+        "Соколов Денис Андреевич",
+        "Системный администратор",
+        "МБУ ЦРО",
+        [Role.admin],
+    ),
+    (
+        "head@example.org",
+        "Воронцова Марина Игоревна",
+        "Руководитель проектного офиса",
+        "Управление образования",
+        [Role.office_head, Role.office_member],
+    ),
+    (
+        "member@example.org",
+        "Лебедева Ольга Викторовна",
+        "Методист",
+        "МБУ ЦРО",
+        [Role.office_member, Role.expert],
+    ),
+    (
+        "member2@example.org",
+        "Гаврилов Павел Сергеевич",
+        "Заместитель директора",
+        "МБУ ЦРО",
+        [Role.office_member],
+    ),
+    (
+        "expert@example.org",
+        "Кузнецова Анна Романовна",
+        "Учитель русского языка и литературы",
+        "МАОУ Гимназия",
+        [Role.expert, Role.participant],
+    ),
+    (
+        "expert2@example.org",
+        "Михайлов Игорь Петрович",
+        "Заместитель директора по УВР",
+        "МБОУ СОШ № 10",
+        [Role.expert, Role.participant],
+    ),
+    (
+        "teacher@example.org",
+        "Орлова Наталья Дмитриевна",
+        "Учитель начальных классов",
+        "МБОУ СОШ № 7",
+        [Role.participant],
+    ),
+    (
+        "teacher2@example.org",
+        "Белов Артём Константинович",
+        "Учитель математики",
+        "МБОУ «Фокинская СОШ»",
+        [Role.participant],
+    ),
+    (
+        "teacher3@example.org",
+        "Смирнова Елена Алексеевна",
+        "Педагог-психолог",
+        "МБОУ ООШ № 12",
+        [Role.participant],
+    ),
+    (
+        "observer@example.org",
+        "Фёдоров Константин Львович",
+        "Специалист управления образования",
+        "Управление образования",
+        [Role.observer],
+    ),
 ]
 
 DEMO_LOGINS: list[tuple[str, str]] = [
@@ -62,11 +157,13 @@ DEMO_LOGINS: list[tuple[str, str]] = [
 
 def load_demo_data(session: Session) -> list[tuple[str, str]] | None:
     """Idempotent: returns None when the demo people are already there."""
-    if session.execute(select(User.id).where(col(User.email) == PEOPLE[0][0])).first():
+    if session.execute(select(col(User.id)).where(col(User.email) == PEOPLE[0][0])).first():
         return None
     by_short_name: dict[str, Organization] = {}
     for name, short_name, kind, centre in ORGANIZATIONS:
-        existing = session.scalars(select(Organization).where(col(Organization.name) == name)).first()
+        existing = session.scalars(
+            select(Organization).where(col(Organization.name) == name)
+        ).first()
         by_short_name[short_name] = existing or organizations.create_organization(
             session,
             actor=SYSTEM,
@@ -101,7 +198,9 @@ def ensure_admin(session: Session, *, email: str, password: str, full_name: str)
         users.create_user(
             session,
             actor=SYSTEM,
-            data=UserCreate(email=email, full_name=full_name, roles=[Role.admin], password=password),
+            data=UserCreate(
+                email=email, full_name=full_name, roles=[Role.admin], password=password
+            ),
         )
         return True
     current = users.get_user(session, existing.id)

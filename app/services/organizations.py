@@ -22,7 +22,7 @@ def _refresh_search(org: Organization) -> None:
 
 
 def _ensure_unique_name(session: Session, name: str, *, exclude: uuid.UUID | None = None) -> None:
-    stmt = select(Organization.id).where(col(Organization.name) == name)
+    stmt = select(col(Organization.id)).where(col(Organization.name) == name)
     if exclude is not None:
         stmt = stmt.where(col(Organization.id) != exclude)
     if session.execute(stmt).first() is not None:
@@ -57,7 +57,9 @@ def list_organizations(
 ) -> tuple[Sequence[Organization], str | None]:
     stmt = select(Organization)
     if q:
-        stmt = stmt.where(col(Organization.search_text).like(contains_pattern(q), escape=LIKE_ESCAPE))
+        stmt = stmt.where(
+            col(Organization.search_text).like(contains_pattern(q), escape=LIKE_ESCAPE)
+        )
     if kind is not None:
         stmt = stmt.where(col(Organization.kind) == kind)
     if is_innovation_centre is not None:

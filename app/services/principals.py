@@ -1,8 +1,7 @@
 import uuid
-
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import ScalarSelect, exists, func, literal, select
 from sqlmodel import Session, col
 
 from app.models import RefreshToken, Role, ServiceAccount, User, UserRole
@@ -11,11 +10,11 @@ from app.security import Principal
 SERVICE_SUBJECT_PREFIX = "sa:"
 
 
-def roles_column() -> object:
+def roles_column() -> ScalarSelect[Any]:
     """The user's roles as one comma-separated string, aggregated in SQL (no N+1)."""
     return (
-        select(func.aggregate_strings(UserRole.role, ","))
-        .where(UserRole.user_id == User.id)
+        select(func.aggregate_strings(col(UserRole.role), ","))
+        .where(col(UserRole.user_id) == col(User.id))
         .correlate(User)
         .scalar_subquery()
     )
@@ -59,9 +58,13 @@ def load_principal(
         )
     # One query per request: the person, their roles and whether their login was ended.
     row = session.execute(
-        select(User.full_name, User.organization_id, User.is_active, roles_column(), revoked).where(
-            col(User.id) == user_id
-        )
+        select(
+            col(User.full_name),
+            col(User.organization_id),
+            col(User.is_active),
+            roles_column(),
+            revoked,
+        ).where(col(User.id) == user_id)
     ).first()
     if row is None or not row[2] or row[4]:
         return None

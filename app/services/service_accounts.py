@@ -46,7 +46,9 @@ def create_service_account(
 def list_service_accounts(
     session: Session, *, cursor: str | None, limit: int
 ) -> tuple[Sequence[ServiceAccount], str | None]:
-    rows = session.scalars(paginate(select(ServiceAccount), ORDER, cursor=cursor, limit=limit)).all()
+    rows = session.scalars(
+        paginate(select(ServiceAccount), ORDER, cursor=cursor, limit=limit)
+    ).all()
     return split_page(rows, limit, lambda a: [a.created_at, a.id])
 
 

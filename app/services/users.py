@@ -75,7 +75,7 @@ def list_users(
         stmt = stmt.where(col(User.search_text).like(contains_pattern(q), escape=LIKE_ESCAPE))
     if role is not None:
         stmt = stmt.where(
-            col(User.id).in_(select(UserRole.user_id).where(col(UserRole.role) == role))
+            col(User.id).in_(select(col(UserRole.user_id)).where(col(UserRole.role) == role))
         )
     if organization_id is not None:
         stmt = stmt.where(col(User.organization_id) == organization_id)
@@ -91,7 +91,7 @@ def _refresh_search(user: User) -> None:
 
 
 def _ensure_email_free(session: Session, email: str) -> None:
-    if session.execute(select(User.id).where(col(User.email) == email)).first() is not None:
+    if session.execute(select(col(User.id)).where(col(User.email) == email)).first() is not None:
         raise Conflict(f"Пользователь с email {email} уже есть", code="duplicate_email")
 
 
@@ -109,7 +109,11 @@ def revoke_refresh_tokens(session: Session, user_id: uuid.UUID) -> None:
 
 
 def create_user(
-    session: Session, *, actor: Principal | None, data: UserCreate, hashed_password: str | None = None
+    session: Session,
+    *,
+    actor: Principal | None,
+    data: UserCreate,
+    hashed_password: str | None = None,
 ) -> UserPublic:
     email = normalize_email(data.email)
     _ensure_email_free(session, email)
@@ -160,7 +164,9 @@ def _apply(
     current = get_user(session, user.id)
     check_version(current.version, if_match=if_match, body_version=body_version)
     if "organization_id" in patch:
-        organizations.ensure_exists(session, patch["organization_id"], loc=["body", "organization_id"])
+        organizations.ensure_exists(
+            session, patch["organization_id"], loc=["body", "organization_id"]
+        )
     comparable = {
         key: [r.value for r in value] if key == "roles" else value for key, value in patch.items()
     }
@@ -192,7 +198,9 @@ def _apply(
 def _reject_nulls(patch: dict[str, Any], *fields: str) -> None:
     for name in fields:
         if name in patch and patch[name] is None:
-            raise InvalidInput("Поле не может быть null", loc=["body", name], code="null_not_allowed")
+            raise InvalidInput(
+                "Поле не может быть null", loc=["body", name], code="null_not_allowed"
+            )
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

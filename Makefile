@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`. Everything they need is installed
+# here, into .venv, from pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-dev lint openapi bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.dev-installed
+
+## Set everything up and serve the API on SQLite with demo data (Swagger UI at /docs).
+run: $(VENV)/.installed
+	$(BIN)/projoffice migrate
+	$(BIN)/projoffice demo-data
+	@echo "Swagger UI: http://$(HOST):$(PORT)/docs   ReDoc: http://$(HOST):$(PORT)/redoc"
+	$(BIN)/projoffice serve --host $(HOST) --port $(PORT)
+
+## Install what the tests need and run the whole suite (lint, types, migrations, OpenAPI, pytest
+## on SQLite and, when reachable, on PostgreSQL).
+test: $(VENV)/.dev-installed
+	bash scripts/test
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app
+
+## Regenerate openapi/openapi.json from the app.
+openapi: $(VENV)/.installed
+	$(BIN)/projoffice export-openapi --output openapi/openapi.json
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
