@@ -8,7 +8,7 @@ from alembic import context
 from app.config import get_settings
 from app.db import build_engine
 from app.models import metadata
-from app.models.base import UTCDateTime
+from app.models.base import StrEnumType, UTCDateTime
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -19,6 +19,8 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     """Migrations speak plain SQLAlchemy types, so they never import the app's models."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, StrEnumType):
+        return f"sa.String(length={obj.impl_instance.length})"
     if type_ == "type" and isinstance(obj, AutoString):
         return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
     return False

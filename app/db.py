@@ -3,8 +3,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from fastapi import Request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, create_engine
 
@@ -21,6 +22,8 @@ def normalize_url(url: str) -> str:
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # The driver's own implicit BEGIN is switched off so `_begin_sqlite` decides how to begin.
+    dbapi_connection.isolation_level = None
     # WAL lets readers work while one writer commits; the busy timeout turns lock contention
     # into a short wait instead of "database is locked".
     cursor = dbapi_connection.cursor()
@@ -31,6 +34,14 @@ def _tune_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor.close()
 
 
+def _begin_sqlite(connection: Connection) -> None:
+    # A write transaction takes the write lock up front (BEGIN IMMEDIATE): a deferred one that
+    # read first and writes later fails with "database is locked" when another writer got in
+    # between, instead of waiting its turn.
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
 def build_engine(url: str, *, pool_size: int = 10) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -39,6 +50,7 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     return create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
@@ -51,9 +63,19 @@ def get_engine() -> Engine:
     return build_engine(settings.database_url, pool_size=settings.db_pool_size)
 
 
-def session_scope() -> Iterator[Session]:
+@lru_cache
+def get_write_engine() -> Engine:
+    """The same pool; on SQLite its transactions begin IMMEDIATE (see `_begin_sqlite`)."""
+    return get_engine().execution_options(sqlite_begin="IMMEDIATE")
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_scope(request: Request) -> Iterator[Session]:
     """One request = one transaction: commit when the handler returns, roll back on any error."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+    engine = get_engine() if request.method in READ_METHODS else get_write_engine()
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
         except DomainError as exc:

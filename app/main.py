@@ -11,7 +11,16 @@ from app.config import Settings, get_settings
 from app.docs import STATIC, install_docs
 from app.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from app.middleware import RequestGuard
-from app.routers import audit, auth, health, meta, organizations, service_accounts, users
+from app.routers import (
+    audit,
+    auth,
+    health,
+    initiatives,
+    meta,
+    organizations,
+    service_accounts,
+    users,
+)
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """
@@ -27,6 +36,7 @@ TAGS = [
     {"name": "auth", "description": "Вход, обновление и отзыв токенов"},
     {"name": "users", "description": "Люди, их роли и профили"},
     {"name": "organizations", "description": "Школы, детские сады, центры, управление"},
+    {"name": "initiatives", "description": "Проектные замыслы и проекты: от идеи до закрытия"},
     {"name": "service-accounts", "description": "Интеграции и скрипты KPI"},
     {"name": "audit", "description": "Журнал действий"},
     {"name": "meta", "description": "Справочники и матрица прав"},
@@ -56,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, users, organizations, service_accounts, audit, meta):
+    for module in (auth, users, organizations, initiatives, service_accounts, audit, meta):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

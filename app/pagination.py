@@ -15,6 +15,7 @@ from sqlalchemy import Select, literal, tuple_
 from app.errors import InvalidInput
 
 T = TypeVar("T")
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
@@ -77,7 +78,7 @@ def decode_cursor(cursor: str, key: SortKey) -> list[Any]:
         ) from exc
 
 
-def paginate(stmt: Select[Any], key: SortKey, *, cursor: str | None, limit: int) -> Select[Any]:
+def paginate(stmt: Q, key: SortKey, *, cursor: str | None, limit: int) -> Q:
     """Order by the key, skip past the cursor and fetch one row more to know if a page follows."""
     if cursor:
         values = decode_cursor(cursor, key)

@@ -20,6 +20,8 @@ class Action(StrEnum):
     service_accounts_manage = "service_accounts.manage"
     audit_read = "audit.read"
     policy_read = "policy.read"
+    initiatives_read = "initiatives.read"
+    initiatives_create = "initiatives.create"
 
 
 class Scope(StrEnum):
@@ -57,6 +59,17 @@ POLICY: dict[Action, Rule] = {
     ),
     Action.audit_read: Rule("Читать журнал действий", frozenset({Role.admin})),
     Action.policy_read: Rule("Просматривать матрицу прав", frozenset({Role.admin})),
+    # Who may edit or move a given initiative depends on the object: see services/lifecycle.py
+    # (the transition table) and services/initiatives.py (authors, team, office metadata).
+    Action.initiatives_read: Rule(
+        "Просматривать инициативы (черновики — только автор, команда и администратор)",
+        ALL_ROLES,
+        frozenset({Scope.initiatives_read, Scope.kpi_read}),
+    ),
+    Action.initiatives_create: Rule(
+        "Подавать проектные замыслы",
+        frozenset({Role.participant, Role.expert, Role.office_member, Role.office_head}),
+    ),
 }
 
 

@@ -52,11 +52,12 @@ os.environ["PROJOFFICE_DATABASE_URL"] = DATABASE_URL
 
 from app.cli import alembic_config  # noqa: E402
 from app.config import get_settings  # noqa: E402
-from app.db import get_engine  # noqa: E402
+from app.db import get_engine, get_write_engine  # noqa: E402
 from app.models import metadata  # noqa: E402
 
 get_settings.cache_clear()
 get_engine.cache_clear()
+get_write_engine.cache_clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

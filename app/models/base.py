@@ -1,8 +1,9 @@
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData
+from sqlalchemy import Column, DateTime, Integer, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -54,3 +55,20 @@ def created_field() -> Any:
 
 def version_column() -> "Column[int]":
     return Column("version", Integer, nullable=False, default=1)
+
+
+class StrEnumType(TypeDecorator[StrEnum]):
+    """Stored as plain VARCHAR (no database enum to migrate), read back as the Python enum."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[StrEnum], length: int = 40) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum_class(value)

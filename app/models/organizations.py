@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from app.models.base import UTCDateTime, created_field, id_field, version_column
+from app.models.base import StrEnumType, UTCDateTime, created_field, id_field, version_column
 
 
 class OrganizationKind(StrEnum):
@@ -39,7 +39,7 @@ class Organization(SQLModel, table=True):
     id: uuid.UUID = id_field()
     name: str = Field(max_length=300, unique=True)
     short_name: str = Field(max_length=120)
-    kind: OrganizationKind = Field(sa_type=String(40), index=True)
+    kind: OrganizationKind = Field(sa_type=StrEnumType(OrganizationKind, 40), index=True)
     is_innovation_centre: bool = Field(default=False, index=True)
     search_text: str = Field(max_length=1000)
     version: int = Field(default=1, sa_column=_VERSION)

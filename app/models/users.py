@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from app.models.base import UTCDateTime, created_field, id_field, version_column
+from app.models.base import StrEnumType, UTCDateTime, created_field, id_field, version_column
 
 
 class Role(StrEnum):
@@ -57,4 +57,4 @@ class UserRole(SQLModel, table=True):
     __table_args__ = (Index("ix_user_role_role_user_id", "role", "user_id"),)
 
     user_id: uuid.UUID = Field(foreign_key="app_user.id", primary_key=True, ondelete="CASCADE")
-    role: Role = Field(sa_type=String(30), primary_key=True)
+    role: Role = Field(sa_type=StrEnumType(Role, 30), primary_key=True)

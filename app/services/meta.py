@@ -1,8 +1,15 @@
 """Enums with Russian and English labels, and the printable permission matrix."""
 
-from app.models import OrganizationKind, Role
+from app.models import EducationLevel, InitiativeKind, InitiativeStatus, OrganizationKind, Role
 from app.policy import POLICY
+from app.schemas.initiatives import (
+    Lifecycle,
+    LifecycleGuard,
+    LifecycleState,
+    LifecycleStep,
+)
 from app.schemas.meta import EnumGroup, EnumValue, PolicyMatrix, PolicyRow
+from app.services.lifecycle import STEPS, TERMINAL, LifecycleAction, Party
 
 ROLE_LABELS = {
     Role.admin: ("Администратор", "Administrator"),
@@ -24,10 +31,57 @@ ORGANIZATION_KIND_LABELS = {
     OrganizationKind.education_department: ("Управление образования", "Education department"),
 }
 
+INITIATIVE_STATUS_LABELS = {
+    InitiativeStatus.draft: ("Черновик", "Draft"),
+    InitiativeStatus.submitted: ("Подана", "Submitted"),
+    InitiativeStatus.consultation: ("Консультирование", "Consultation"),
+    InitiativeStatus.expertise: ("Экспертиза", "Expertise"),
+    InitiativeStatus.revision: ("На доработке", "Revision"),
+    InitiativeStatus.approved: ("Одобрена", "Approved"),
+    InitiativeStatus.in_progress: ("Реализуется", "In progress"),
+    InitiativeStatus.suspended: ("Приостановлена", "Suspended"),
+    InitiativeStatus.completed: ("Завершена", "Completed"),
+    InitiativeStatus.closed: ("Закрыта", "Closed"),
+    InitiativeStatus.rejected: ("Отклонена", "Rejected"),
+    InitiativeStatus.withdrawn: ("Отозвана", "Withdrawn"),
+    InitiativeStatus.cancelled: ("Прекращена", "Cancelled"),
+}
+INITIATIVE_KIND_LABELS = {
+    InitiativeKind.project: ("Проект", "Project"),
+    InitiativeKind.program: ("Программа", "Programme"),
+    InitiativeKind.practice: ("Практика", "Practice"),
+    InitiativeKind.network_event: ("Сетевое событие", "Network event"),
+}
+EDUCATION_LEVEL_LABELS = {
+    EducationLevel.preschool: ("Дошкольное", "Preschool"),
+    EducationLevel.primary: ("Начальное общее", "Primary"),
+    EducationLevel.basic: ("Основное общее", "Basic general"),
+    EducationLevel.secondary: ("Среднее общее", "Secondary general"),
+    EducationLevel.additional: ("Дополнительное", "Additional"),
+    EducationLevel.cross_level: ("Уровневое (несколько уровней)", "Cross-level"),
+}
+TEAM_ROLE_LABELS = {
+    "lead": ("Руководитель команды", "Team lead"),
+    "member": ("Участник команды", "Team member"),
+    "mentor": ("Наставник", "Mentor"),
+}
+PARTY_LABELS = {
+    Party.author: ("Автор", "Author"),
+    Party.team_lead: ("Руководитель команды", "Team lead"),
+    Party.office_member: ROLE_LABELS[Role.office_member],
+    Party.office_head: ROLE_LABELS[Role.office_head],
+}
+
 # Each later domain adds its groups here: one place, so no enum ships without its labels.
 ENUM_GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "role": {k.value: v for k, v in ROLE_LABELS.items()},
     "organization_kind": {k.value: v for k, v in ORGANIZATION_KIND_LABELS.items()},
+    "initiative_status": {k.value: v for k, v in INITIATIVE_STATUS_LABELS.items()},
+    "initiative_kind": {k.value: v for k, v in INITIATIVE_KIND_LABELS.items()},
+    "education_level": {k.value: v for k, v in EDUCATION_LEVEL_LABELS.items()},
+    "team_role": TEAM_ROLE_LABELS,
+    "lifecycle_action": {a.value: (STEPS[a].label_ru, STEPS[a].label_en) for a in LifecycleAction},
+    "lifecycle_party": {k.value: v for k, v in PARTY_LABELS.items()},
 }
 
 
@@ -53,5 +107,31 @@ def policy_matrix() -> PolicyMatrix:
                 scopes=sorted(scope.value for scope in rule.scopes),
             )
             for action, rule in POLICY.items()
+        ],
+    )
+
+
+def lifecycle() -> Lifecycle:
+    return Lifecycle(
+        initial=InitiativeStatus.draft,
+        states=[
+            LifecycleState(code=status, ru=ru, en=en, terminal=status in TERMINAL)
+            for status, (ru, en) in INITIATIVE_STATUS_LABELS.items()
+        ],
+        actions=[
+            LifecycleStep(
+                action=step.action,
+                ru=step.label_ru,
+                en=step.label_en,
+                sources=[s for s in InitiativeStatus if s in step.sources],
+                target=step.target,
+                parties=[p.value for p in Party if p in step.parties],
+                requires_comment=step.requires_comment,
+                guards=[
+                    LifecycleGuard(code=g.code, description=g.description) for g in step.guards
+                ],
+                effects=list(step.effect_descriptions),
+            )
+            for step in STEPS.values()
         ],
     )

@@ -1,0 +1,152 @@
+"""The initiative lifecycle as one declarative table.
+
+Each step says from which states an action leads where, who may take it, whether a comment is
+required, which guards must pass and what else happens. `GET /api/v1/meta/lifecycle` serves this
+table, `GET /initiatives/{id}/actions` evaluates it for the caller, and
+`POST /initiatives/{id}/transitions` enforces it: one source of truth for all three.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from app.models import Initiative, InitiativeStatus, Role
+
+S = InitiativeStatus
+
+
+class LifecycleAction(StrEnum):
+    submit = "submit"
+    start_consultation = "start_consultation"
+    send_to_expertise = "send_to_expertise"
+    request_revision = "request_revision"
+    resubmit = "resubmit"
+    approve = "approve"
+    reject = "reject"
+    start = "start"
+    suspend = "suspend"
+    resume = "resume"
+    complete = "complete"
+    close = "close"
+    withdraw = "withdraw"
+    cancel = "cancel"
+
+
+class Party(StrEnum):
+    """Who may act: a global role, or a relation to this initiative."""
+
+    author = "author"
+    team_lead = "team_lead"
+    office_member = "office_member"
+    office_head = "office_head"
+
+
+PARTY_ROLES: dict[Party, Role] = {
+    Party.office_member: Role.office_member,
+    Party.office_head: Role.office_head,
+}
+
+# A guard returns None when the step may proceed, or the reason (Russian) why not.
+Guard = Callable[[Session, Initiative], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class GuardSpec:
+    code: str
+    description: str
+    check: Guard
+
+
+def _new_review_round(_: Session, initiative: Initiative) -> None:
+    initiative.review_round += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    action: LifecycleAction
+    sources: frozenset[InitiativeStatus]
+    target: InitiativeStatus
+    parties: frozenset[Party]
+    label_ru: str
+    label_en: str
+    requires_comment: bool = False
+    guards: list[GuardSpec] = field(default_factory=list)
+    effects: tuple[Callable[[Session, Initiative], None], ...] = ()
+    effect_descriptions: tuple[str, ...] = ()
+
+
+OFFICE = frozenset({Party.office_member, Party.office_head})
+HEAD = frozenset({Party.office_head})
+PROPOSERS = frozenset({Party.author, Party.team_lead})
+BEFORE_APPROVAL = frozenset({S.draft, S.submitted, S.consultation, S.expertise, S.revision})
+
+STEPS: dict[LifecycleAction, Step] = {
+    step.action: step
+    for step in [
+        Step(LifecycleAction.submit, frozenset({S.draft}), S.submitted, PROPOSERS,
+             "Подать", "Submit"),
+        Step(LifecycleAction.start_consultation, frozenset({S.submitted}), S.consultation, OFFICE,
+             "Начать консультирование", "Start consultation"),
+        Step(LifecycleAction.send_to_expertise, frozenset({S.submitted, S.consultation}),
+             S.expertise, OFFICE, "Направить на экспертизу", "Send to expertise"),
+        Step(LifecycleAction.request_revision,
+             frozenset({S.submitted, S.consultation, S.expertise}), S.revision, OFFICE,
+             "Вернуть на доработку", "Request revision", requires_comment=True),
+        Step(LifecycleAction.resubmit, frozenset({S.revision}), S.submitted, PROPOSERS,
+             "Подать повторно", "Resubmit",
+             effects=(_new_review_round,), effect_descriptions=("new_review_round",)),
+        Step(LifecycleAction.approve, frozenset({S.expertise}), S.approved, HEAD,
+             "Одобрить", "Approve"),
+        Step(LifecycleAction.reject, frozenset({S.submitted, S.expertise}), S.rejected, HEAD,
+             "Отклонить", "Reject", requires_comment=True),
+        Step(LifecycleAction.start, frozenset({S.approved}), S.in_progress, OFFICE,
+             "Начать реализацию", "Start implementation"),
+        Step(LifecycleAction.suspend, frozenset({S.in_progress}), S.suspended, OFFICE,
+             "Приостановить", "Suspend", requires_comment=True),
+        Step(LifecycleAction.resume, frozenset({S.suspended}), S.in_progress, OFFICE,
+             "Возобновить", "Resume"),
+        Step(LifecycleAction.complete, frozenset({S.in_progress}), S.completed, OFFICE,
+             "Завершить", "Complete"),
+        Step(LifecycleAction.close, frozenset({S.completed}), S.closed, HEAD,
+             "Закрыть", "Close"),
+        Step(LifecycleAction.withdraw, BEFORE_APPROVAL, S.withdrawn, frozenset({Party.author}),
+             "Отозвать", "Withdraw"),
+        Step(LifecycleAction.cancel, frozenset({S.in_progress, S.suspended}), S.cancelled, HEAD,
+             "Прекратить", "Cancel", requires_comment=True),
+    ]
+}  # fmt: skip
+
+TERMINAL = frozenset(
+    status for status in InitiativeStatus if not any(status in s.sources for s in STEPS.values())
+)
+
+
+def register_guard(action: LifecycleAction, spec: GuardSpec) -> None:
+    """Later domains (expertise) hang their rules on a step here, not in the lifecycle code."""
+    guards = STEPS[action].guards
+    if all(existing.code != spec.code for existing in guards):
+        guards.append(spec)
+
+
+def parties_of(*, roles: frozenset[Role], is_author: bool, is_team_lead: bool) -> frozenset[Party]:
+    parties = {party for party, role in PARTY_ROLES.items() if role in roles}
+    if is_author:
+        parties.add(Party.author)
+    if is_team_lead:
+        parties.add(Party.team_lead)
+    return frozenset(parties)
+
+
+def failed_guards(session: Session, step: Step, initiative: Initiative) -> list[dict[str, str]]:
+    reasons = []
+    for guard in step.guards:
+        reason = guard.check(session, initiative)
+        if reason is not None:
+            reasons.append({"guard": guard.code, "reason": reason})
+    return reasons
+
+
+def steps_from(status: InitiativeStatus) -> list[Step]:
+    return [step for step in STEPS.values() if status in step.sources]
