@@ -3,6 +3,17 @@
 from app.models.auth import RefreshToken, ServiceAccount
 from app.models.base import metadata
 from app.models.events import Event
+from app.models.expertise import (
+    Conclusion,
+    ConclusionScore,
+    CriteriaSet,
+    Criterion,
+    ExpertPosition,
+    ExpertPositionGrant,
+    Recommendation,
+    ReviewAssignment,
+    ReviewStatus,
+)
 from app.models.initiatives import (
     EducationLevel,
     Initiative,
@@ -18,8 +29,14 @@ from app.models.organizations import Organization, OrganizationKind
 from app.models.users import Role, User, UserRole
 
 __all__ = [
+    "Conclusion",
+    "ConclusionScore",
+    "CriteriaSet",
+    "Criterion",
     "EducationLevel",
     "Event",
+    "ExpertPosition",
+    "ExpertPositionGrant",
     "Initiative",
     "InitiativeCodeCounter",
     "InitiativeKind",
@@ -28,7 +45,10 @@ __all__ = [
     "InitiativeTopic",
     "Organization",
     "OrganizationKind",
+    "Recommendation",
     "RefreshToken",
+    "ReviewAssignment",
+    "ReviewStatus",
     "Role",
     "ServiceAccount",
     "TeamRole",
