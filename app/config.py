@@ -26,6 +26,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     docs_enabled: bool = True
     db_pool_size: int = Field(default=10, ge=1)
+    min_conclusions: int = Field(
+        default=2, ge=0, le=20, description="Submitted conclusions needed before `approve`"
+    )
+    blind_reviews: bool = Field(
+        default=True, description="Authors read conclusions without the experts' identity"
+    )
+    disagreement_threshold: float = Field(
+        default=30.0,
+        ge=0,
+        le=100,
+        description="Spread of normalised scores (0-100) above which experts disagree strongly",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

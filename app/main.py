@@ -14,6 +14,7 @@ from app.middleware import RequestGuard
 from app.routers import (
     audit,
     auth,
+    expertise,
     health,
     initiatives,
     meta,
@@ -37,6 +38,9 @@ TAGS = [
     {"name": "users", "description": "Люди, их роли и профили"},
     {"name": "organizations", "description": "Школы, детские сады, центры, управление"},
     {"name": "initiatives", "description": "Проектные замыслы и проекты: от идеи до закрытия"},
+    {"name": "criteria", "description": "Критерии экспертизы и их редакции"},
+    {"name": "reviews", "description": "Экспертизы: назначения, заключения, сводки"},
+    {"name": "experts", "description": "Рост экспертных позиций"},
     {"name": "service-accounts", "description": "Интеграции и скрипты KPI"},
     {"name": "audit", "description": "Журнал действий"},
     {"name": "meta", "description": "Справочники и матрица прав"},
@@ -66,8 +70,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, users, organizations, initiatives, service_accounts, audit, meta):
-        api.include_router(module.router)
+    for router in (
+        auth.router,
+        users.router,
+        organizations.router,
+        initiatives.router,
+        expertise.criteria_router,
+        expertise.reviews_router,
+        expertise.experts_router,
+        service_accounts.router,
+        audit.router,
+        meta.router,
+    ):
+        api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
 

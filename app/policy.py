@@ -22,6 +22,11 @@ class Action(StrEnum):
     policy_read = "policy.read"
     initiatives_read = "initiatives.read"
     initiatives_create = "initiatives.create"
+    criteria_read = "criteria.read"
+    criteria_write = "criteria.write"
+    reviews_manage = "reviews.manage"
+    experts_read = "experts.read"
+    expert_positions_grant = "experts.grant_position"
 
 
 class Scope(StrEnum):
@@ -65,6 +70,24 @@ POLICY: dict[Action, Rule] = {
         "Просматривать инициативы (черновики — только автор, команда и администратор)",
         ALL_ROLES,
         frozenset({Scope.initiatives_read, Scope.kpi_read}),
+    ),
+    Action.criteria_read: Rule("Просматривать критерии экспертизы", ALL_ROLES),
+    Action.criteria_write: Rule(
+        "Создавать и вводить в действие наборы критериев",
+        frozenset({Role.office_head, Role.office_member}),
+    ),
+    # Experts act on their own assignments (accept, decline, submit): an object rule in
+    # services/expertise.py, not a role rule.
+    Action.reviews_manage: Rule(
+        "Назначать экспертов, отменять назначения, оценивать качество заключений",
+        frozenset({Role.office_head, Role.office_member}),
+    ),
+    Action.experts_read: Rule(
+        "Просматривать профили экспертов и подбор экспертов",
+        frozenset({Role.admin, Role.office_head, Role.office_member}),
+    ),
+    Action.expert_positions_grant: Rule(
+        "Фиксировать переход эксперта на новую позицию", frozenset({Role.office_head})
     ),
     Action.initiatives_create: Rule(
         "Подавать проектные замыслы",

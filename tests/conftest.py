@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
 SERVER_URL = os.environ.get("TEST_DATABASE_URL")
@@ -53,11 +53,13 @@ os.environ["PROJOFFICE_DATABASE_URL"] = DATABASE_URL
 from app.cli import alembic_config  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import get_engine, get_write_engine  # noqa: E402
-from app.models import metadata  # noqa: E402
 
 get_settings.cache_clear()
 get_engine.cache_clear()
 get_write_engine.cache_clear()
+
+
+_TABLES: list[str] = []
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -65,6 +67,10 @@ def database() -> Iterator[str]:
     from alembic import command
 
     command.upgrade(alembic_config(), "head")
+    # Empty what the migrations built (children first), not what the models declare.
+    built = MetaData()
+    built.reflect(get_engine())
+    _TABLES.extend(t.name for t in reversed(built.sorted_tables) if t.name != "alembic_version")
     yield DATABASE_URL
     _drop_database()
 
@@ -73,7 +79,7 @@ def database() -> Iterator[str]:
 def _empty_tables(database: str) -> Iterator[None]:
     yield
     engine = get_engine()
-    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    tables = _TABLES
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

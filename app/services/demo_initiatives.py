@@ -1,17 +1,37 @@
 """The projects of the source document as initiatives, replayed through the lifecycle at the
 dates they happened (2020-2021 and 2021-2022 academic years)."""
 
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.models import EducationLevel, InitiativeKind, Organization, User
+from app.models import (
+    EducationLevel,
+    ExpertPosition,
+    Initiative,
+    InitiativeKind,
+    Organization,
+    Recommendation,
+    User,
+)
 from app.models.base import clock_at
+from app.schemas.expertise import (
+    ConclusionSubmit,
+    CriteriaSetCreate,
+    CriterionIn,
+    PositionGrantIn,
+    QualityRating,
+    ReviewAccept,
+    ReviewAssign,
+    ScoreIn,
+)
 from app.schemas.initiatives import InitiativeCreate, TeamMemberIn, TransitionCreate
 from app.security import Principal
-from app.services import initiatives
+from app.services import expertise, initiatives
 from app.services.lifecycle import LifecycleAction as A
 from app.services.principals import load_principal
 
@@ -212,6 +232,93 @@ for school, author in LIFT_SCHOOLS:
     )
 
 
+CRITERIA = [
+    ("relevance", "Актуальность", "Relevance", 5, 1.5),
+    ("strategy_alignment", "Соответствие стратегии развития системы образования",
+     "Alignment with the education development strategy", 5, 1.5),
+    ("feasibility", "Реализуемость", "Feasibility", 5, 1.0),
+    ("novelty", "Новизна", "Novelty", 5, 1.0),
+    ("resources", "Ресурсная обеспеченность", "Resource provision", 5, 1.0),
+    ("measurability", "Измеримость результатов", "Measurability of results", 5, 1.0),
+    ("network_potential", "Тиражируемость (сетевой потенциал)", "Network potential", 5, 1.0),
+]  # fmt: skip
+REVIEWERS = [
+    ("expert@example.org", ExpertPosition.content_expert),
+    ("expert2@example.org", ExpertPosition.content_expert),
+    ("member@example.org", ExpertPosition.methodologist),
+]
+
+
+def _criteria(session: Session, head: Principal) -> None:
+    with clock_at(at(2020, 9, 1)):
+        expertise.create_criteria_set(
+            session,
+            actor=head,
+            data=CriteriaSetCreate(
+                title="Критерии экспертизы проектных замыслов",
+                activate=True,
+                criteria=[
+                    CriterionIn(code=code, title_ru=ru, title_en=en, max_score=top, weight=w)
+                    for code, ru, en, top, w in CRITERIA
+                ],
+            ),
+        )
+
+
+def _review(
+    session: Session,
+    principal: Callable[[str], Principal],
+    initiative_id: uuid.UUID,
+    decided_at: datetime,
+    team: set[str],
+) -> None:
+    """Two experts without a conflict of interest write conclusions before the decision."""
+    initiative = session.get(Initiative, initiative_id)
+    assert initiative is not None
+    chosen = [
+        (principal(email), position)
+        for email, position in REVIEWERS
+        if email not in team and principal(email).organization_id != initiative.organization_id
+    ][:2]
+    for n, (expert, position) in enumerate(chosen):
+        with clock_at(decided_at - timedelta(days=9)):
+            review = expertise.assign_review(
+                session,
+                actor=principal(MEMBER),
+                initiative_id=initiative_id,
+                data=ReviewAssign(
+                    expert_id=expert.id, position=position, due_at=decided_at - timedelta(days=1)
+                ),
+            )
+        with clock_at(decided_at - timedelta(days=7)):
+            expertise.accept_review(session, actor=expert, review_id=review.id, data=ReviewAccept())
+        with clock_at(decided_at - timedelta(days=3 - n)):
+            expertise.submit_conclusion(
+                session,
+                actor=expert,
+                review_id=review.id,
+                data=ConclusionSubmit(
+                    scores=[
+                        ScoreIn(criterion=code, score=4 + (i + n) % 2, comment="")
+                        for i, (code, *_) in enumerate(CRITERIA)
+                    ],
+                    recommendation=Recommendation.approve
+                    if n == 0
+                    else Recommendation.approve_with_changes,
+                    summary="Замысел актуален и реализуем; результаты описаны измеримо.",
+                    developmental_feedback="Как сеть продолжит работу, когда проект завершится?",
+                ),
+                if_match=None,
+            )
+        with clock_at(decided_at - timedelta(days=1)):
+            expertise.rate_quality(
+                session,
+                actor=principal(HEAD),
+                review_id=review.id,
+                data=QualityRating(rating=5 if n == 0 else 4),
+            )
+
+
 def load(session: Session) -> int:
     people: dict[str, Principal] = {}
 
@@ -224,6 +331,7 @@ def load(session: Session) -> int:
         return people[email]
 
     orgs = dict(session.execute(select(col(Organization.short_name), col(Organization.id))).all())
+    _criteria(session, principal(HEAD))
     for item in DEMO:
         author = principal(item["author"])
         with clock_at(item["created"]):
@@ -243,6 +351,8 @@ def load(session: Session) -> int:
             )
         for action, who, when, comment in item["steps"]:
             actor = author if who == AUTHOR else principal(who)
+            if action == A.approve:
+                _review(session, principal, created.id, when, {item["author"], *item["team"]})
             with clock_at(when):
                 initiatives.transition(
                     session,
@@ -251,4 +361,14 @@ def load(session: Session) -> int:
                     data=TransitionCreate(action=action, comment=comment),
                     if_match=None,
                 )
+    with clock_at(at(2021, 6, 15)):
+        expertise.grant_position(
+            session,
+            actor=principal(HEAD),
+            user_id=principal("expert2@example.org").id,
+            data=PositionGrantIn(
+                position=ExpertPosition.methodologist,
+                reason="Заключения 2020-2021 учебного года отмечены офисом как образцовые",
+            ),
+        )
     return len(DEMO)

@@ -131,7 +131,7 @@ def _visible(actor: Principal) -> ColumnElement[bool]:
     )
 
 
-def _load(session: Session, actor: Principal, initiative_id: uuid.UUID) -> Initiative:
+def load_visible(session: Session, actor: Principal, initiative_id: uuid.UUID) -> Initiative:
     initiative = session.scalars(
         select(Initiative).where(col(Initiative.id) == initiative_id, _visible(actor))
     ).first()
@@ -140,7 +140,7 @@ def _load(session: Session, actor: Principal, initiative_id: uuid.UUID) -> Initi
     return initiative
 
 
-def _membership(
+def membership(
     session: Session, actor: Principal, initiative: Initiative
 ) -> tuple[bool, TeamRole | None]:
     role = None
@@ -192,7 +192,7 @@ def _public(session: Session, initiative: Initiative) -> InitiativePublic:
 def get_initiative(
     session: Session, *, actor: Principal, initiative_id: uuid.UUID
 ) -> InitiativePublic:
-    return _public(session, _load(session, actor, initiative_id))
+    return _public(session, load_visible(session, actor, initiative_id))
 
 
 def list_initiatives(
@@ -273,16 +273,21 @@ def _refresh_search(initiative: Initiative) -> None:
     )
 
 
+def _topic_rows(initiative_id: uuid.UUID, topics: list[str]) -> list[InitiativeTopic]:
+    return [
+        InitiativeTopic(initiative_id=initiative_id, topic=t)
+        for t in {topic.casefold() for topic in topics}
+    ]
+
+
 def _set_topics(session: Session, initiative: Initiative, topics: list[str]) -> None:
-    # The JSON column is what readers get; the rows are what `?topic=` filters on.
-    initiative.topics = topics
+    # The JSON column is what readers get; the rows are what `?topic=` filters on. The DELETE
+    # autoflushes, so it runs before the initiative is touched: one edit, one UPDATE, one version.
     session.execute(
         delete(InitiativeTopic).where(col(InitiativeTopic.initiative_id) == initiative.id)
     )
-    session.add_all(
-        InitiativeTopic(initiative_id=initiative.id, topic=t)
-        for t in {topic.casefold() for topic in topics}
-    )
+    initiative.topics = topics
+    session.add_all(_topic_rows(initiative.id, topics))
 
 
 def _check_team(
@@ -339,7 +344,7 @@ def create_initiative(
     now = utcnow()
     number = _next_number(session, now.year)
     initiative = Initiative(
-        **data.model_dump(exclude={"organization_id", "team", "topics"}),
+        **data.model_dump(exclude={"organization_id", "team"}),
         code=f"INI-{now.year}-{number:04d}",
         code_year=now.year,
         code_number=number,
@@ -349,10 +354,12 @@ def create_initiative(
         created_at=now,
         updated_at=now,
     )
+    # Complete before the INSERT: a later change would be an UPDATE, and a new initiative
+    # would start at version 3 instead of 1.
+    _refresh_search(initiative)
     session.add(initiative)
     session.flush()
-    _set_topics(session, initiative, data.topics)
-    _refresh_search(initiative)
+    session.add_all(_topic_rows(initiative.id, data.topics))
     _set_team(session, initiative.id, data.team)
     session.flush()
     events.record(
@@ -369,7 +376,7 @@ def create_initiative(
 def _require_content_rights(
     session: Session, actor: Principal, initiative: Initiative, *, what: str
 ) -> None:
-    is_author, team_role = _membership(session, actor, initiative)
+    is_author, team_role = membership(session, actor, initiative)
     if not is_author and team_role is None:
         raise Forbidden(
             f"{what} может только автор или команда инициативы", code="not_initiative_team"
@@ -391,7 +398,7 @@ def update_initiative(
     data: InitiativeUpdate,
     if_match: int | None,
 ) -> InitiativePublic:
-    initiative = _load(session, actor, initiative_id)
+    initiative = load_visible(session, actor, initiative_id)
     check_version(initiative.version, if_match=if_match, body_version=data.version)
     patch = data.model_dump(exclude_unset=True, exclude={"version"})
     for name in ("title", "kind", "education_level", "academic_year", "organization_id"):
@@ -418,11 +425,11 @@ def update_initiative(
     diff = events.changes(before, after)
     if not diff:
         return _public(session, initiative)
+    if "topics" in patch:  # first: its DELETE autoflushes (see _set_topics)
+        _set_topics(session, initiative, patch["topics"])
     for name, value in patch.items():
         if name != "topics":
             setattr(initiative, name, value)
-    if "topics" in patch:
-        _set_topics(session, initiative, patch["topics"])
     _refresh_search(initiative)
     initiative.updated_at = utcnow()
     session.flush()
@@ -445,7 +452,7 @@ def replace_team(
     data: TeamReplace,
     if_match: int | None,
 ) -> InitiativePublic:
-    initiative = _load(session, actor, initiative_id)
+    initiative = load_visible(session, actor, initiative_id)
     check_version(initiative.version, if_match=if_match, body_version=data.version)
     _require_content_rights(session, actor, initiative, what="Менять команду")
     _check_team(session, data.members, author_id=initiative.author_id, loc=["body", "members"])
@@ -473,7 +480,7 @@ def replace_team(
 def _parties(session: Session, actor: Principal, initiative: Initiative) -> frozenset[Party]:
     if not actor.is_user:
         return frozenset()
-    is_author, team_role = _membership(session, actor, initiative)
+    is_author, team_role = membership(session, actor, initiative)
     return parties_of(
         roles=actor.roles, is_author=is_author, is_team_lead=team_role == TeamRole.lead
     )
@@ -482,7 +489,7 @@ def _parties(session: Session, actor: Principal, initiative: Initiative) -> froz
 def available_actions(
     session: Session, *, actor: Principal, initiative_id: uuid.UUID
 ) -> list[AvailableAction]:
-    initiative = _load(session, actor, initiative_id)
+    initiative = load_visible(session, actor, initiative_id)
     parties = _parties(session, actor, initiative)
     result = []
     for step in steps_from(initiative.status):
@@ -511,7 +518,7 @@ def transition(
     data: TransitionCreate,
     if_match: int | None,
 ) -> InitiativePublic:
-    initiative = _load(session, actor, initiative_id)
+    initiative = load_visible(session, actor, initiative_id)
     step = STEPS[data.action]
     parties = _parties(session, actor, initiative)
     if parties.isdisjoint(step.parties):
@@ -591,7 +598,7 @@ def list_transitions(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[TransitionPublic], str | None]:
-    _load(session, actor, initiative_id)
+    load_visible(session, actor, initiative_id)
     stmt: Select[*tuple[Any, ...]] = (
         select(
             col(Transition.id),

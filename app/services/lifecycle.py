@@ -7,12 +7,13 @@ table, `GET /initiatives/{id}/actions` evaluates it for the caller, and
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlmodel import Session
 
 from app.models import Initiative, InitiativeStatus, Role
+from app.services import expertise_guards
 
 S = InitiativeStatus
 
@@ -72,10 +73,26 @@ class Step:
     label_ru: str
     label_en: str
     requires_comment: bool = False
-    guards: list[GuardSpec] = field(default_factory=list)
+    guards: tuple[GuardSpec, ...] = ()
     effects: tuple[Callable[[Session, Initiative], None], ...] = ()
     effect_descriptions: tuple[str, ...] = ()
 
+
+ACTIVE_CRITERIA = GuardSpec(
+    "active_criteria_set",
+    "Есть действующий набор критериев экспертизы",
+    expertise_guards.active_criteria_set,
+)
+ENOUGH_CONCLUSIONS = GuardSpec(
+    "enough_conclusions",
+    "Подано не меньше MIN_CONCLUSIONS заключений текущего раунда",
+    expertise_guards.enough_conclusions,
+)
+NO_PENDING_REVIEWS = GuardSpec(
+    "no_pending_reviews",
+    "Нет принятых, но не сданных заключений текущего раунда",
+    expertise_guards.no_pending_reviews,
+)
 
 OFFICE = frozenset({Party.office_member, Party.office_head})
 HEAD = frozenset({Party.office_head})
@@ -90,7 +107,8 @@ STEPS: dict[LifecycleAction, Step] = {
         Step(LifecycleAction.start_consultation, frozenset({S.submitted}), S.consultation, OFFICE,
              "Начать консультирование", "Start consultation"),
         Step(LifecycleAction.send_to_expertise, frozenset({S.submitted, S.consultation}),
-             S.expertise, OFFICE, "Направить на экспертизу", "Send to expertise"),
+             S.expertise, OFFICE, "Направить на экспертизу", "Send to expertise",
+             guards=(ACTIVE_CRITERIA,)),
         Step(LifecycleAction.request_revision,
              frozenset({S.submitted, S.consultation, S.expertise}), S.revision, OFFICE,
              "Вернуть на доработку", "Request revision", requires_comment=True),
@@ -98,7 +116,7 @@ STEPS: dict[LifecycleAction, Step] = {
              "Подать повторно", "Resubmit",
              effects=(_new_review_round,), effect_descriptions=("new_review_round",)),
         Step(LifecycleAction.approve, frozenset({S.expertise}), S.approved, HEAD,
-             "Одобрить", "Approve"),
+             "Одобрить", "Approve", guards=(ENOUGH_CONCLUSIONS, NO_PENDING_REVIEWS)),
         Step(LifecycleAction.reject, frozenset({S.submitted, S.expertise}), S.rejected, HEAD,
              "Отклонить", "Reject", requires_comment=True),
         Step(LifecycleAction.start, frozenset({S.approved}), S.in_progress, OFFICE,
@@ -121,13 +139,6 @@ STEPS: dict[LifecycleAction, Step] = {
 TERMINAL = frozenset(
     status for status in InitiativeStatus if not any(status in s.sources for s in STEPS.values())
 )
-
-
-def register_guard(action: LifecycleAction, spec: GuardSpec) -> None:
-    """Later domains (expertise) hang their rules on a step here, not in the lifecycle code."""
-    guards = STEPS[action].guards
-    if all(existing.code != spec.code for existing in guards):
-        guards.append(spec)
 
 
 def parties_of(*, roles: frozenset[Role], is_author: bool, is_team_lead: bool) -> frozenset[Party]:

@@ -72,6 +72,26 @@ PARTY_LABELS = {
     Party.office_head: ROLE_LABELS[Role.office_head],
 }
 
+EXPERT_POSITION_LABELS = {
+    "content_expert": ("Содержательный эксперт", "Content expert"),
+    "methodologist": ("Системный эксперт-методолог", "System expert-methodologist"),
+    "developmental_expert": ("Развивающий эксперт", "Developmental expert"),
+    "developer": ("Развиватель", "Developer (facilitator)"),
+}
+REVIEW_STATUS_LABELS = {
+    "invited": ("Приглашён", "Invited"),
+    "accepted": ("Принято", "Accepted"),
+    "declined": ("Отказ", "Declined"),
+    "submitted": ("Заключение сдано", "Submitted"),
+    "cancelled": ("Отменено", "Cancelled"),
+}
+RECOMMENDATION_LABELS = {
+    "approve": ("Поддержать", "Approve"),
+    "approve_with_changes": ("Поддержать с доработками", "Approve with changes"),
+    "revise": ("Направить на доработку", "Revise"),
+    "reject": ("Отклонить", "Reject"),
+}
+
 # Each later domain adds its groups here: one place, so no enum ships without its labels.
 ENUM_GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "role": {k.value: v for k, v in ROLE_LABELS.items()},
@@ -82,6 +102,9 @@ ENUM_GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "team_role": TEAM_ROLE_LABELS,
     "lifecycle_action": {a.value: (STEPS[a].label_ru, STEPS[a].label_en) for a in LifecycleAction},
     "lifecycle_party": {k.value: v for k, v in PARTY_LABELS.items()},
+    "expert_position": EXPERT_POSITION_LABELS,
+    "review_status": REVIEW_STATUS_LABELS,
+    "recommendation": RECOMMENDATION_LABELS,
 }
 
 

@@ -1,0 +1,45 @@
+"""Lifecycle guards that belong to expertise. Kept apart from services/expertise.py so the
+lifecycle table can name them without an import cycle."""
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from app.config import get_settings
+from app.models import CriteriaSet, Initiative, ReviewAssignment, ReviewStatus
+
+
+def active_criteria_set(session: Session, _: Initiative) -> str | None:
+    found = session.execute(
+        select(col(CriteriaSet.id)).where(col(CriteriaSet.is_active).is_(True))
+    ).first()
+    return None if found else "Нет действующего набора критериев экспертизы"
+
+
+def _count(session: Session, initiative: Initiative, status: ReviewStatus) -> int:
+    return int(
+        session.execute(
+            select(func.count()).where(
+                col(ReviewAssignment.initiative_id) == initiative.id,
+                col(ReviewAssignment.review_round) == initiative.review_round,
+                col(ReviewAssignment.status) == status,
+            )
+        ).scalar_one()
+    )
+
+
+def enough_conclusions(session: Session, initiative: Initiative) -> str | None:
+    needed = get_settings().min_conclusions
+    submitted = _count(session, initiative, ReviewStatus.submitted)
+    if submitted >= needed:
+        return None
+    return (
+        f"Нужно не меньше {needed} экспертных заключений раунда {initiative.review_round}; "
+        f"подано {submitted}"
+    )
+
+
+def no_pending_reviews(session: Session, initiative: Initiative) -> str | None:
+    pending = _count(session, initiative, ReviewStatus.accepted)
+    if pending == 0:
+        return None
+    return f"Эксперты приняли, но ещё не сдали заключения: {pending}"

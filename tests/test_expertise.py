@@ -1,0 +1,647 @@
+"""Expertise: criteria sets, assignments, conclusions, blind reading, summary and growth."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.config import get_settings
+from app.models import Role
+from tests.factories import assert_problem
+
+CRITERIA = [
+    {"code": "relevance", "title_ru": "Актуальность", "title_en": "Relevance", "max_score": 5,
+     "weight": 2},
+    {"code": "feasibility", "title_ru": "Реализуемость", "title_en": "Feasibility",
+     "max_score": 10, "weight": 1},
+]  # fmt: skip
+
+
+def due(days: int = 14) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+@pytest.fixture
+def world(client, make_user, make_org):
+    """An initiative in expertise, an office, three experts from other organizations."""
+    school, gymnasium, centre = make_org(), make_org(), make_org()
+    head = make_user(Role.office_head, Role.office_member, organization_id=centre)
+    member = make_user(Role.office_member, organization_id=centre)
+    author = make_user(Role.participant, organization_id=school)
+    mate = make_user(Role.participant, Role.expert, organization_id=school)
+    experts = [make_user(Role.expert, organization_id=gymnasium) for _ in range(3)]
+    colleague = make_user(Role.expert, organization_id=school)
+    outsider = make_user(Role.participant, organization_id=gymnasium)
+    response = client.post(
+        "/api/v1/criteria-sets",
+        headers=head.headers,
+        json={"title": "Критерии", "criteria": CRITERIA, "activate": True},
+    )
+    assert response.status_code == 201, response.text
+    initiative = client.post(
+        "/api/v1/initiatives",
+        headers=author.headers,
+        json={
+            "title": "Смысловое чтение в начальной школе",
+            "education_level": "primary",
+            "academic_year": "2021-2022",
+            "topics": ["смысловое чтение"],
+            "team": [{"user_id": str(mate.id), "role": "member"}],
+        },
+    ).json()
+    for action, who in [("submit", author), ("send_to_expertise", member)]:
+        r = client.post(
+            f"/api/v1/initiatives/{initiative['id']}/transitions",
+            headers=who.headers,
+            json={"action": action},
+        )
+        assert r.status_code == 200, r.text
+    return {
+        "head": head,
+        "member": member,
+        "author": author,
+        "mate": mate,
+        "experts": experts,
+        "colleague": colleague,
+        "outsider": outsider,
+        "initiative": initiative,
+        "criteria_set": response.json(),
+    }
+
+
+def assign(client, world, expert, *, position="content_expert", who=None, **extra):
+    return client.post(
+        f"/api/v1/initiatives/{world['initiative']['id']}/reviews",
+        headers=(who or world["member"]).headers,
+        json={"expert_id": str(expert.id), "position": position, "due_at": due(), **extra},
+    )
+
+
+def conclusion(relevance=4, feasibility=8, recommendation="approve"):
+    return {
+        "scores": [
+            {"criterion": "relevance", "score": relevance, "comment": "Проблема реальна"},
+            {"criterion": "feasibility", "score": feasibility, "comment": "Ресурсы есть"},
+        ],
+        "recommendation": recommendation,
+        "summary": "Замысел стоит поддержать",
+        "developmental_feedback": "Что изменится для ученика через год?",
+    }
+
+
+def review_done(client, world, expert, **scores):
+    review = assign(client, world, expert).json()
+    assert (
+        client.post(
+            f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={}
+        ).status_code
+        == 200
+    )
+    response = client.post(
+        f"/api/v1/reviews/{review['id']}/submit", headers=expert.headers, json=conclusion(**scores)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+class TestCriteriaSets:
+    def test_anonymous(self, client):
+        assert_problem(client.get("/api/v1/criteria-sets"), 401)
+
+    def test_wrong_role_cannot_create(self, client, participant):
+        r = client.post(
+            "/api/v1/criteria-sets",
+            headers=participant.headers,
+            json={"title": "x", "criteria": CRITERIA},
+        )
+        assert_problem(r, 403, "forbidden")
+
+    def test_invalid(self, client, office_head):
+        r = client.post(
+            "/api/v1/criteria-sets",
+            headers=office_head.headers,
+            json={"title": "x", "criteria": [CRITERIA[0], CRITERIA[0]]},
+        )
+        assert_problem(r, 422, "validation_error")
+
+    def test_exactly_one_active_and_in_use_is_frozen(self, client, world, office_head):
+        first = world["criteria_set"]
+        assert first["is_active"] is True
+        assert [c["code"] for c in first["criteria"]] == ["relevance", "feasibility"]
+        review_id = assign(client, world, world["experts"][0]).json()["id"]
+        assert review_id
+        r = client.put(
+            f"/api/v1/criteria-sets/{first['id']}",
+            headers=office_head.headers,
+            json={"title": "Правка", "criteria": CRITERIA[:1]},
+        )
+        assert_problem(r, 409, "criteria_set_in_use")
+        second = client.post(
+            "/api/v1/criteria-sets",
+            headers=office_head.headers,
+            json={"title": "Редакция 2", "criteria": CRITERIA[:1], "activate": True},
+        ).json()
+        assert second["number"] == first["number"] + 1
+        sets = client.get("/api/v1/criteria-sets", headers=world["author"].headers).json()
+        assert [s["is_active"] for s in sets["items"]] == [True, False]
+        assert sets["items"][1]["in_use"] is True
+
+    def test_unused_set_can_be_corrected(self, client, office_head):
+        created = client.post(
+            "/api/v1/criteria-sets",
+            headers=office_head.headers,
+            json={"title": "Черновик", "criteria": CRITERIA},
+        ).json()
+        r = client.put(
+            f"/api/v1/criteria-sets/{created['id']}",
+            headers=office_head.headers,
+            json={"title": "Исправлено", "criteria": CRITERIA[:1]},
+        )
+        assert r.status_code == 200
+        assert r.json()["title"] == "Исправлено"
+        assert len(r.json()["criteria"]) == 1
+
+    def test_unknown_set_is_404(self, client, office_head):
+        r = client.get(
+            "/api/v1/criteria-sets/00000000-0000-0000-0000-000000000001",
+            headers=office_head.headers,
+        )
+        assert_problem(r, 404)
+
+
+class TestAssign:
+    def test_anonymous(self, client, world):
+        r = client.post(f"/api/v1/initiatives/{world['initiative']['id']}/reviews", json={})
+        assert_problem(r, 401)
+
+    def test_wrong_role(self, client, world):
+        r = assign(client, world, world["experts"][0], who=world["outsider"])
+        assert_problem(r, 403)
+
+    def test_invalid_body(self, client, world):
+        r = client.post(
+            f"/api/v1/initiatives/{world['initiative']['id']}/reviews",
+            headers=world["member"].headers,
+            json={"expert_id": "nope", "position": "guru"},
+        )
+        body = assert_problem(r, 422, "validation_error")
+        assert {e["loc"][-1] for e in body["errors"]} >= {"expert_id", "position", "due_at"}
+
+    def test_happy(self, client, world):
+        r = assign(client, world, world["experts"][0], position="methodologist")
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert body["status"] == "invited"
+        assert body["review_round"] == 1
+        assert body["position"] == "methodologist"
+        assert body["expert_id"] == str(world["experts"][0].id)
+        assert body["overdue"] is False
+
+    def test_author_and_team_are_a_conflict(self, client, world, make_user):
+        # the author has no expert role; the team mate has one and is still refused
+        r = assign(client, world, world["mate"])
+        assert_problem(r, 409, "conflict_of_interest")
+
+    def test_user_without_expert_role(self, client, world):
+        r = assign(client, world, world["outsider"])
+        assert_problem(r, 422, "not_an_expert")
+
+    def test_due_in_past(self, client, world):
+        r = client.post(
+            f"/api/v1/initiatives/{world['initiative']['id']}/reviews",
+            headers=world["member"].headers,
+            json={
+                "expert_id": str(world["experts"][0].id),
+                "position": "content_expert",
+                "due_at": due(-1),
+            },
+        )
+        assert_problem(r, 422, "due_in_past")
+
+    def test_same_organization_needs_head_override(self, client, world):
+        assert_problem(assign(client, world, world["colleague"]), 409, "same_organization")
+        r = assign(
+            client, world, world["colleague"], conflict_override_reason="Единственный специалист"
+        )
+        assert_problem(r, 403, "override_forbidden")
+        r = assign(
+            client,
+            world,
+            world["colleague"],
+            who=world["head"],
+            conflict_override_reason="Единственный специалист по теме",
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["conflict_override_reason"] == "Единственный специалист по теме"
+
+    def test_someone_elses_draft_is_404(self, client, world, make_user):
+        draft = client.post(
+            "/api/v1/initiatives",
+            headers=world["author"].headers,
+            json={
+                "title": "Черновик замысла",
+                "education_level": "basic",
+                "academic_year": "2021-2022",
+            },
+        ).json()
+        r = client.post(
+            f"/api/v1/initiatives/{draft['id']}/reviews",
+            headers=world["member"].headers,
+            json={
+                "expert_id": str(world["experts"][0].id),
+                "position": "content_expert",
+                "due_at": due(),
+            },
+        )
+        assert_problem(r, 404)
+
+    def test_twice_in_one_round(self, client, world):
+        assert assign(client, world, world["experts"][0]).status_code == 201
+        assert_problem(assign(client, world, world["experts"][0]), 409, "already_assigned")
+
+
+class TestExpertActions:
+    def test_accept_decline_replace_submit(self, client, world):
+        first, second, third = world["experts"]
+        r1 = assign(client, world, first).json()
+        r2 = assign(client, world, second).json()
+        accepted = client.post(
+            f"/api/v1/reviews/{r1['id']}/accept",
+            headers=first.headers,
+            json={"competing_interests": "Нет"},
+        )
+        assert accepted.json()["status"] == "accepted"
+        declined = client.post(
+            f"/api/v1/reviews/{r2['id']}/decline",
+            headers=second.headers,
+            json={"reason": "Отпуск в эти даты"},
+        )
+        assert declined.json()["status"] == "declined"
+        assert declined.json()["decline_reason"] == "Отпуск в эти даты"
+        r3 = assign(client, world, third).json()
+        client.post(f"/api/v1/reviews/{r3['id']}/accept", headers=third.headers, json={})
+        draft = client.put(
+            f"/api/v1/reviews/{r1['id']}/conclusion",
+            headers=first.headers,
+            json={"scores": [{"criterion": "relevance", "score": 3}]},
+        )
+        assert draft.status_code == 200, draft.text
+        assert draft.json()["conclusion"]["scores"][0]["score"] == 3
+        assert draft.json()["status"] == "accepted"
+        for expert, review in ((first, r1), (third, r3)):
+            r = client.post(
+                f"/api/v1/reviews/{review['id']}/submit", headers=expert.headers, json=conclusion()
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["status"] == "submitted"
+        mine = client.get("/api/v1/reviews?mine=true", headers=first.headers).json()
+        assert [i["id"] for i in mine["items"]] == [r1["id"]]
+
+    def test_submit_by_someone_else_is_404(self, client, world):
+        first, second, _ = world["experts"]
+        review = assign(client, world, first).json()
+        client.post(f"/api/v1/reviews/{review['id']}/accept", headers=first.headers, json={})
+        r = client.post(
+            f"/api/v1/reviews/{review['id']}/submit", headers=second.headers, json=conclusion()
+        )
+        assert_problem(r, 404, "review_not_found")
+        assert_problem(client.get(f"/api/v1/reviews/{review['id']}", headers=second.headers), 404)
+
+    def test_submit_twice_is_409(self, client, world):
+        review = review_done(client, world, world["experts"][0])
+        r = client.post(
+            f"/api/v1/reviews/{review['id']}/submit",
+            headers=world["experts"][0].headers,
+            json=conclusion(),
+        )
+        assert_problem(r, 409, "conclusion_submitted")
+
+    def test_score_out_of_range_names_the_criterion(self, client, world):
+        expert = world["experts"][0]
+        review = assign(client, world, expert).json()
+        client.post(f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={})
+        for bad in (6, -1):
+            r = client.post(
+                f"/api/v1/reviews/{review['id']}/submit",
+                headers=expert.headers,
+                json=conclusion(relevance=bad),
+            )
+            body = assert_problem(r, 422, "score_out_of_range")
+            assert "relevance" in body["detail"]
+            assert "Актуальность" in body["detail"]
+
+    def test_missing_criterion(self, client, world):
+        expert = world["experts"][0]
+        review = assign(client, world, expert).json()
+        client.post(f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={})
+        body = conclusion()
+        body["scores"] = body["scores"][:1]
+        r = client.post(f"/api/v1/reviews/{review['id']}/submit", headers=expert.headers, json=body)
+        assert_problem(r, 422, "missing_criteria")
+
+    def test_accept_after_due_date_is_409(self, client, world, engine):
+        from sqlalchemy import text
+
+        expert = world["experts"][0]
+        review = assign(client, world, expert).json()
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE review_assignment SET due_at = :due"),
+                {"due": datetime.now(UTC) - timedelta(days=1)},
+            )
+        listed = client.get(f"/api/v1/reviews/{review['id']}", headers=expert.headers).json()
+        assert listed["overdue"] is True
+        r = client.post(f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={})
+        assert_problem(r, 409, "review_overdue")
+
+    def test_anonymous_and_invalid(self, client, world):
+        review = assign(client, world, world["experts"][0]).json()
+        assert_problem(client.post(f"/api/v1/reviews/{review['id']}/accept", json={}), 401)
+        r = client.post(
+            f"/api/v1/reviews/{review['id']}/decline",
+            headers=world["experts"][0].headers,
+            json={"reason": ""},
+        )
+        assert_problem(r, 422)
+
+    def test_office_cancels_and_rates(self, client, world):
+        first, second, _ = world["experts"]
+        pending = assign(client, world, second).json()
+        r = client.post(
+            f"/api/v1/reviews/{pending['id']}/cancel",
+            headers=world["member"].headers,
+            json={"reason": "Эксперт заболел"},
+        )
+        assert r.json()["status"] == "cancelled"
+        done = review_done(client, world, first)
+        r = client.put(
+            f"/api/v1/reviews/{done['id']}/quality",
+            headers=world["head"].headers,
+            json={"rating": 5},
+        )
+        assert r.json()["conclusion"]["quality_rating"] == 5
+        r = client.put(
+            f"/api/v1/reviews/{done['id']}/quality", headers=first.headers, json={"rating": 5}
+        )
+        assert_problem(r, 403)
+
+
+class TestVisibilityAndApproval:
+    def test_author_reads_blind_expert_only_after_own(self, client, world):
+        first, second, _ = world["experts"]
+        done = review_done(client, world, first)
+        pending = assign(client, world, second).json()
+        client.post(f"/api/v1/reviews/{pending['id']}/accept", headers=second.headers, json={})
+
+        seen_by_author = client.get(
+            f"/api/v1/initiatives/{world['initiative']['id']}/reviews",
+            headers=world["author"].headers,
+        ).json()
+        assert [r["id"] for r in seen_by_author] == [done["id"]]
+        assert seen_by_author[0]["expert_id"] is None
+        assert seen_by_author[0]["expert_name"] is None
+        assert seen_by_author[0]["conclusion"]["summary"] == "Замысел стоит поддержать"
+
+        seen_by_second = client.get(
+            f"/api/v1/initiatives/{world['initiative']['id']}/reviews", headers=second.headers
+        ).json()
+        assert [r["id"] for r in seen_by_second] == [pending["id"]]
+
+        client.post(
+            f"/api/v1/reviews/{pending['id']}/submit", headers=second.headers, json=conclusion()
+        )
+        seen_by_second = client.get(
+            f"/api/v1/initiatives/{world['initiative']['id']}/reviews", headers=second.headers
+        ).json()
+        assert {r["id"] for r in seen_by_second} == {pending["id"], done["id"]}
+
+        seen_by_office = client.get(
+            f"/api/v1/initiatives/{world['initiative']['id']}/reviews",
+            headers=world["member"].headers,
+        ).json()
+        assert all(r["expert_name"] for r in seen_by_office)
+        assert_problem(
+            client.get(
+                f"/api/v1/initiatives/{world['initiative']['id']}/reviews",
+                headers=world["outsider"].headers,
+            ),
+            403,
+            "reviews_hidden",
+        )
+
+    def test_identity_shown_when_not_blind(self, client, world, monkeypatch):
+        monkeypatch.setattr(get_settings(), "blind_reviews", False)
+        review_done(client, world, world["experts"][0])
+        seen = client.get(
+            f"/api/v1/initiatives/{world['initiative']['id']}/reviews",
+            headers=world["author"].headers,
+        ).json()
+        assert seen[0]["expert_id"] == str(world["experts"][0].id)
+
+    def test_approve_needs_two_conclusions(self, client, world):
+        url = f"/api/v1/initiatives/{world['initiative']['id']}/transitions"
+        review_done(client, world, world["experts"][0])
+        r = client.post(url, headers=world["head"].headers, json={"action": "approve"})
+        body = assert_problem(r, 409, "guard_failed")
+        assert body["extra"]["blocked_by"][0]["guard"] == "enough_conclusions"
+        assert "подано 1" in body["detail"]
+        actions = client.get(
+            f"/api/v1/initiatives/{world['initiative']['id']}/actions",
+            headers=world["head"].headers,
+        ).json()
+        approve = next(a for a in actions if a["action"] == "approve")
+        assert approve["allowed"] is False
+        assert approve["blocked_by"][0]["guard"] == "enough_conclusions"
+
+        review_done(client, world, world["experts"][1])
+        pending = assign(client, world, world["experts"][2]).json()
+        client.post(
+            f"/api/v1/reviews/{pending['id']}/accept",
+            headers=world["experts"][2].headers,
+            json={},
+        )
+        r = client.post(url, headers=world["head"].headers, json={"action": "approve"})
+        body = assert_problem(r, 409, "guard_failed")
+        assert [b["guard"] for b in body["extra"]["blocked_by"]] == ["no_pending_reviews"]
+        client.post(
+            f"/api/v1/reviews/{pending['id']}/decline",
+            headers=world["experts"][2].headers,
+            json={"reason": "Не успеваю"},
+        )
+        r = client.post(url, headers=world["head"].headers, json={"action": "approve"})
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "approved"
+
+    def test_send_to_expertise_needs_active_criteria(self, client, world, engine):
+        from sqlalchemy import text
+
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE criteria_set SET is_active = false"))
+        other = client.post(
+            "/api/v1/initiatives",
+            headers=world["author"].headers,
+            json={
+                "title": "Второй замысел",
+                "education_level": "basic",
+                "academic_year": "2021-2022",
+            },
+        ).json()
+        url = f"/api/v1/initiatives/{other['id']}/transitions"
+        client.post(url, headers=world["author"].headers, json={"action": "submit"})
+        r = client.post(url, headers=world["member"].headers, json={"action": "send_to_expertise"})
+        body = assert_problem(r, 409, "guard_failed")
+        assert body["extra"]["blocked_by"][0]["guard"] == "active_criteria_set"
+
+    def test_resubmit_opens_a_new_round(self, client, world):
+        review_done(client, world, world["experts"][0])
+        url = f"/api/v1/initiatives/{world['initiative']['id']}/transitions"
+        client.post(
+            url,
+            headers=world["member"].headers,
+            json={"action": "request_revision", "comment": "Уточните результаты"},
+        )
+        client.post(url, headers=world["author"].headers, json={"action": "resubmit"})
+        client.post(url, headers=world["member"].headers, json={"action": "send_to_expertise"})
+        r = assign(client, world, world["experts"][0])
+        assert r.status_code == 201, r.text
+        assert r.json()["review_round"] == 2
+        reviews = client.get(
+            f"/api/v1/initiatives/{world['initiative']['id']}/reviews",
+            headers=world["member"].headers,
+        ).json()
+        assert [r["review_round"] for r in reviews] == [1, 2]
+
+
+class TestSummary:
+    def test_scores_and_disagreement(self, client, world):
+        review_done(client, world, world["experts"][0], relevance=5, feasibility=10)
+        review_done(
+            client, world, world["experts"][1], relevance=1, feasibility=2, recommendation="reject"
+        )
+        r = client.get(
+            f"/api/v1/initiatives/{world['initiative']['id']}/expertise-summary",
+            headers=world["member"].headers,
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        (round1,) = body["rounds"]
+        assert round1["conclusions"] == 2
+        # (2*100 + 1*100)/3 = 100 and (2*20 + 1*20)/3 = 20
+        assert round1["weighted_mean"] == 60.0
+        assert round1["spread"] == 80.0
+        assert round1["disagreement"] is True
+        assert round1["recommendations"] == {"approve": 1, "reject": 1}
+        relevance = next(c for c in round1["criteria"] if c["criterion"] == "relevance")
+        assert relevance["mean_score"] == 3.0
+        assert relevance["mean_normalized"] == 60.0
+
+    def test_author_sees_summary_outsider_does_not(self, client, world):
+        review_done(client, world, world["experts"][0])
+        url = f"/api/v1/initiatives/{world['initiative']['id']}/expertise-summary"
+        assert client.get(url, headers=world["author"].headers).status_code == 200
+        assert_problem(client.get(url, headers=world["outsider"].headers), 403)
+        assert_problem(client.get(url), 401)
+
+    def test_constant_queries(self, client, world, count_queries):
+        url = f"/api/v1/initiatives/{world['initiative']['id']}"
+        review_done(client, world, world["experts"][0])
+        count_queries.statements.clear()
+        client.get(url + "/expertise-summary", headers=world["member"].headers)
+        client.get(url + "/reviews", headers=world["member"].headers)
+        one = count_queries.count
+        review_done(client, world, world["experts"][1])
+        review_done(client, world, world["experts"][2])
+        count_queries.statements.clear()
+        client.get(url + "/expertise-summary", headers=world["member"].headers)
+        client.get(url + "/reviews", headers=world["member"].headers)
+        assert count_queries.count == one
+
+
+class TestGrowth:
+    def test_profile_positions_and_upgrade(self, client, world):
+        expert = world["experts"][0]
+        done = review_done(client, world, expert)
+        client.put(
+            f"/api/v1/reviews/{done['id']}/quality",
+            headers=world["head"].headers,
+            json={"rating": 4},
+        )
+        profile = client.get(
+            f"/api/v1/experts/{expert.id}/profile", headers=world["member"].headers
+        ).json()
+        assert profile["conclusions_submitted"] == 1
+        assert profile["on_time_rate"] == 1.0
+        assert profile["average_quality"] == 4.0
+        assert [p["position"] for p in profile["positions"]] == ["content_expert"]
+        r = client.post(
+            f"/api/v1/experts/{expert.id}/positions",
+            headers=world["head"].headers,
+            json={"position": "methodologist", "reason": "Сильные содержательные заключения"},
+        )
+        assert r.status_code == 201, r.text
+        positions = {p["position"]: p for p in r.json()["positions"]}
+        assert positions["methodologist"]["source"] == "granted"
+        assert positions["methodologist"]["reason"] == "Сильные содержательные заключения"
+        assert_problem(
+            client.post(
+                f"/api/v1/experts/{expert.id}/positions",
+                headers=world["member"].headers,
+                json={"position": "developer", "reason": "Хочу"},
+            ),
+            403,
+        )
+
+    def test_profile_visibility(self, client, world):
+        expert, other = world["experts"][0], world["experts"][1]
+        assert (
+            client.get(f"/api/v1/experts/{expert.id}/profile", headers=expert.headers).status_code
+            == 200
+        )
+        assert_problem(
+            client.get(f"/api/v1/experts/{expert.id}/profile", headers=other.headers), 404
+        )
+        assert_problem(client.get("/api/v1/experts", headers=other.headers), 403)
+        listed = client.get("/api/v1/experts", headers=world["member"].headers).json()
+        assert {str(e.id) for e in world["experts"]} <= {p["user_id"] for p in listed["items"]}
+
+    def test_suggestions_rank_growth_and_exclude_conflicts(self, client, world):
+        first, second, third = world["experts"]
+        # two strong content conclusions make `first` ready to grow into a methodologist
+        for _ in range(2):
+            done = review_done(client, world, first)
+            client.put(
+                f"/api/v1/reviews/{done['id']}/quality",
+                headers=world["head"].headers,
+                json={"rating": 5},
+            )
+            url = f"/api/v1/initiatives/{world['initiative']['id']}/transitions"
+            client.post(
+                url,
+                headers=world["member"].headers,
+                json={"action": "request_revision", "comment": "Ещё раунд"},
+            )
+            client.post(url, headers=world["author"].headers, json={"action": "resubmit"})
+            client.post(url, headers=world["member"].headers, json={"action": "send_to_expertise"})
+        assign(client, world, third)  # busy now
+        r = client.get(
+            f"/api/v1/initiatives/{world['initiative']['id']}/expert-suggestions"
+            "?position=methodologist",
+            headers=world["member"].headers,
+        )
+        assert r.status_code == 200, r.text
+        suggested = r.json()
+        ids = [s["expert_id"] for s in suggested]
+        assert str(world["mate"].id) not in ids  # team member
+        assert str(world["colleague"].id) not in ids  # same organization
+        assert str(third.id) not in ids  # already assigned this round
+        assert ids[0] == str(first.id)
+        assert any("рост" in reason for reason in suggested[0]["reasons"])
+        assert any("смыслов" not in reason for reason in suggested[0]["reasons"])
+        assert str(second.id) in ids
+        assert_problem(
+            client.get(
+                f"/api/v1/initiatives/{world['initiative']['id']}/expert-suggestions"
+                "?position=methodologist",
+                headers=world["author"].headers,
+            ),
+            403,
+        )
