@@ -99,6 +99,8 @@ def if_match_version(
     if if_match is None:
         return None
     value = if_match.strip()
+    if value == "*":
+        return None  # any current version matches (RFC 9110)
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')

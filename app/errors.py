@@ -266,4 +266,6 @@ def install_error_handlers(app: FastAPI) -> None:
             status=500,
             code="internal_error",
             detail=f"Внутренняя ошибка сервера. Код запроса: {request_id}",
+            # Sent from outside the request guard, which would otherwise add the header.
+            headers={"X-Request-ID": request_id},
         )

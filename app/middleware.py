@@ -5,6 +5,7 @@ large share of a small endpoint's time."""
 import json
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
@@ -25,8 +26,12 @@ DOCS_HEADERS = [
 ]
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` when a body without Content-Length outgrows the limit. An
+    HTTPException, because FastAPI's body parsing turns any other error into a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Тело запроса больше {limit} байт")
 
 
 def _problem(status: int, code: str, title: str, detail: str, path: str) -> bytes:
@@ -115,7 +120,7 @@ class RequestGuard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_body_bytes)
             return message
 
         try:

@@ -50,6 +50,8 @@ class Principal:
     roles: frozenset[Role] = frozenset()
     scopes: frozenset[str] = frozenset()
     organization_id: uuid.UUID | None = None
+    # The login (refresh-token family) the access token belongs to, when it names one.
+    family_id: uuid.UUID | None = None
 
     @property
     def is_user(self) -> bool:

@@ -97,8 +97,14 @@ def update_organization(
     if_match: int | None,
 ) -> Organization:
     org = get_organization(session, organization_id)
-    check_version(org.version, if_match=if_match, body_version=data.version)
     patch = data.model_dump(exclude_unset=True, exclude={"version"}, mode="json")
+    # Every column is NOT NULL: an explicit null is bad input, not a database error (500).
+    for name, value in patch.items():
+        if value is None:
+            raise InvalidInput(
+                "Поле не может быть null", loc=["body", name], code="null_not_allowed"
+            )
+    check_version(org.version, if_match=if_match, body_version=data.version)
     if patch.get("name") and patch["name"] != org.name:
         _ensure_unique_name(session, patch["name"], exclude=org.id)
     before = {key: getattr(org, key) for key in patch}

@@ -74,4 +74,5 @@ def load_principal(
         name=row[0],
         organization_id=row[1],
         roles=frozenset(parse_roles(row[3])),
+        family_id=family_id,
     )

@@ -100,12 +100,15 @@ def _set_roles(session: Session, user_id: uuid.UUID, roles: list[Role]) -> None:
     session.add_all(UserRole(user_id=user_id, role=role) for role in roles)
 
 
-def revoke_refresh_tokens(session: Session, user_id: uuid.UUID) -> None:
-    session.execute(
-        update(RefreshToken)
-        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
+def revoke_refresh_tokens(
+    session: Session, user_id: uuid.UUID, *, keep_family: uuid.UUID | None = None
+) -> None:
+    stmt = update(RefreshToken).where(
+        col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None)
     )
+    if keep_family is not None:
+        stmt = stmt.where(col(RefreshToken.family_id) != keep_family)
+    session.execute(stmt.values(revoked_at=utcnow()))
 
 
 def create_user(
@@ -176,13 +179,15 @@ def _apply(
     for key, value in patch.items():
         if key != "roles":
             setattr(user, key, value)
+    _refresh_search(user)
+    user.updated_at = utcnow()
+    # updated_at makes the row dirty, so its version moves even when only roles changed; the
+    # row is flushed once, before the role and token statements, so it moves by exactly one.
+    session.flush()
     if "roles" in diff:
         _set_roles(session, user.id, patch["roles"])
     if patch.get("is_active") is False:
         revoke_refresh_tokens(session, user.id)
-    _refresh_search(user)
-    user.updated_at = utcnow()
-    # updated_at makes the row dirty, so its version moves even when only roles changed.
     session.flush()
     events.record(
         session,
@@ -217,13 +222,13 @@ def update_user(
 ) -> UserPublic:
     user = _load(session, user_id)
     patch = data.model_dump(exclude_unset=True, exclude={"version"})
+    _reject_nulls(patch, "full_name", "is_active", "roles")
     if user.id == actor.id:
         # An administrator who locks themselves out leaves the office without anyone to fix it.
         if patch.get("is_active") is False:
             raise Conflict("Нельзя деактивировать собственную учётную запись", code="self_lockout")
         if "roles" in patch and Role.admin not in patch["roles"]:
             raise Conflict("Нельзя снять с себя роль администратора", code="self_lockout")
-    _reject_nulls(patch, "full_name", "is_active", "roles")
     return _apply(
         session, actor=actor, user=user, patch=patch, if_match=if_match, body_version=data.version
     )
@@ -248,7 +253,8 @@ def change_password(session: Session, *, actor: Principal, data: PasswordChange)
         )
     user.hashed_password = hash_password(data.new_password)
     user.updated_at = utcnow()
-    revoke_refresh_tokens(session, user.id)
+    # Every other login ends; the one that changed the password goes on.
+    revoke_refresh_tokens(session, user.id, keep_family=actor.family_id)
     session.flush()
     events.record(
         session, actor=actor, action="user.password_changed", entity_type="user", entity_id=user.id

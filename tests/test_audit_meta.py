@@ -1,0 +1,258 @@
+"""GET /audit, /meta/enums, /meta/policy and /health/*."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+
+from app.models import Role
+from app.policy import POLICY, can
+from app.security import Principal
+from tests.factories import PASSWORD, assert_problem
+
+AUDIT = "/api/v1/audit"
+
+
+def events(client: Any, admin: Any, **params: Any) -> list[dict[str, Any]]:
+    response = client.get(AUDIT, params=params, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+class TestAudit:
+    def test_anonymous(self, client):
+        assert_problem(client.get(AUDIT), 401, "unauthorized")
+
+    @pytest.mark.parametrize("role", [Role.office_head, Role.office_member, Role.observer])
+    def test_wrong_role(self, client, make_user, role):
+        person = make_user(role)
+        problem = assert_problem(client.get(AUDIT, headers=person.headers), 403, "forbidden")
+        assert problem["extra"] == {"action": "audit.read"}
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"limit": 100000},
+            {"actor_id": "admin"},
+            {"since": "2026-01-01T00:00:00"},
+            {"until": "yesterday"},
+            {"action": "x" * 81},
+        ],
+        ids=["limit", "actor", "naive-since", "until", "long-action"],
+    )
+    def test_invalid(self, client, admin, params):
+        response = client.get(AUDIT, params=params, headers=admin.headers)
+        problem = assert_problem(response, 422, "validation_error")
+        assert problem["errors"][0]["loc"] == ["query", next(iter(params))]
+
+    def test_invalid_cursor(self, client, admin):
+        response = client.get(AUDIT, params={"cursor": "WyJ4Il0"}, headers=admin.headers)
+        assert_problem(response, 422, "invalid_cursor")
+
+    def test_happy_writes_are_logged_newest_first(self, client, admin, make_org):
+        org = make_org(name="МБОУ СОШ № 1", short_name="СОШ 1")
+        created = client.post(
+            "/api/v1/users",
+            json={
+                "email": "auditor@example.org",
+                "full_name": "Проверяемая Анна",
+                "roles": ["expert"],
+                "password": "секретный-пароль",
+            },
+            headers=admin.headers,
+        ).json()
+        client.patch(
+            f"/api/v1/organizations/{org}",
+            json={"name": "МБОУ «СОШ № 1»", "short_name": "СОШ 1"},
+            headers=admin.headers,
+        )
+
+        mine = events(client, admin, actor_id=str(admin.id))
+        assert [e["action"] for e in mine] == ["organization.updated", "user.created"]
+        updated, user_created = mine
+        assert updated["entity_type"] == "organization"
+        assert updated["entity_id"] == str(org)
+        assert updated["actor_kind"] == "user"
+        assert updated["data"] == {"changes": {"name": ["МБОУ СОШ № 1", "МБОУ «СОШ № 1»"]}}
+        assert user_created["entity_type"] == "user"
+        assert user_created["entity_id"] == created["id"]
+        assert user_created["data"]["email"] == "auditor@example.org"
+        assert user_created["data"]["roles"] == ["expert"]
+        assert "password" not in user_created["data"]
+        assert "секретный-пароль" not in str(user_created["data"])
+        assert updated["id"] > user_created["id"]
+        assert datetime.fromisoformat(updated["at"]) >= datetime.fromisoformat(user_created["at"])
+
+    def test_user_update_diff_covers_roles_and_deactivation(self, client, admin, participant):
+        client.patch(
+            f"/api/v1/users/{participant.id}",
+            json={"roles": ["participant", "expert"], "is_active": False},
+            headers=admin.headers,
+        )
+        [event] = events(client, admin, action="user.updated", entity_id=str(participant.id))
+        assert event["actor_id"] == str(admin.id)
+        assert event["data"] == {
+            "changes": {
+                "roles": [["participant"], ["expert", "participant"]],
+                "is_active": [True, False],
+            }
+        }
+
+    def test_filters(self, client, admin, make_org, make_user):
+        first = make_org()
+        second = make_org()
+        mark = datetime.now(UTC)
+        client.patch(
+            f"/api/v1/organizations/{first}", json={"short_name": "A"}, headers=admin.headers
+        )
+        client.patch(
+            f"/api/v1/organizations/{second}", json={"short_name": "B"}, headers=admin.headers
+        )
+
+        by_entity = events(client, admin, entity_type="organization", entity_id=str(first))
+        assert [e["action"] for e in by_entity] == ["organization.updated", "organization.created"]
+        assert {e["entity_id"] for e in events(client, admin, action="organization.updated")} == {
+            str(first),
+            str(second),
+        }
+        after = events(client, admin, since=mark.isoformat())
+        assert [e["entity_id"] for e in after] == [str(second), str(first)]
+        before = events(client, admin, until=mark.isoformat())
+        assert {e["action"] for e in before} == {"organization.created", "user.created"}
+        assert events(client, admin, entity_type="initiative") == []
+        assert events(client, admin, actor_id=str(uuid.uuid4())) == []
+
+    def test_keyset_pagination(self, client, admin, make_org):
+        for _ in range(6):
+            make_org()
+        seen: list[int] = []
+        cursor = None
+        for _ in range(10):
+            params: dict[str, Any] = {"limit": 2}
+            if cursor:
+                params["cursor"] = cursor
+            response = client.get(AUDIT, params=params, headers=admin.headers)
+            assert response.status_code == 200, response.text
+            seen.extend(e["id"] for e in response.json()["items"])
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                break
+        # 6 organizations and the admin made by the fixture
+        assert len(seen) == len(set(seen)) == 7
+        assert seen == sorted(seen, reverse=True)
+
+    def test_refresh_reuse_is_logged_although_the_request_fails(self, client, admin, participant):
+        pair = client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "password", "username": participant.email, "password": PASSWORD},
+        ).json()
+        client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+        reused = client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+        assert reused.status_code == 401
+
+        entity = str(participant.id)
+        actions = [e["action"] for e in events(client, admin, entity_id=entity)]
+        assert actions == ["auth.refresh_reuse_detected", "auth.login", "user.created"]
+        [reuse] = events(client, admin, action="auth.refresh_reuse_detected")
+        assert reuse["actor_kind"] == "system"
+        assert reuse["data"]["family_id"]
+
+    def test_service_account_lifecycle_is_logged(self, client, admin):
+        account = client.post(
+            "/api/v1/service-accounts",
+            json={"name": "KPI", "scopes": ["kpi:read"]},
+            headers=admin.headers,
+        ).json()
+        client.delete(f"/api/v1/service-accounts/{account['id']}", headers=admin.headers)
+        logged = events(client, admin, entity_type="service_account")
+        assert [e["action"] for e in logged] == [
+            "service_account.deactivated",
+            "service_account.created",
+        ]
+        assert logged[1]["data"] == {"name": "KPI", "scopes": ["kpi:read"]}
+        assert "secret" not in str(logged[1]["data"])
+
+
+class TestEnums:
+    def test_public_without_a_token(self, client):
+        response = client.get("/api/v1/meta/enums")
+        assert response.status_code == 200
+        groups = {g["name"]: g["values"] for g in response.json()}
+        assert {"role", "organization_kind"} <= set(groups)
+        for name, values in groups.items():
+            assert values, name
+            codes = [v["code"] for v in values]
+            assert len(codes) == len(set(codes)), name
+            for value in values:
+                assert value["ru"].strip(), (name, value)
+                assert value["en"].strip(), (name, value)
+
+    def test_roles_and_organization_kinds_have_their_glossary_labels(self, client):
+        groups = {g["name"]: g["values"] for g in client.get("/api/v1/meta/enums").json()}
+        roles = {v["code"]: (v["ru"], v["en"]) for v in groups["role"]}
+        assert set(roles) == {r.value for r in Role}
+        assert roles["office_head"][0] == "Руководитель проектного офиса"
+        assert roles["participant"][0] == "Участник сети (педагог)"
+        assert roles["admin"] == ("Администратор", "Administrator")
+        kinds = {v["code"]: v["ru"] for v in groups["organization_kind"]}
+        assert kinds["gymnasium"] == "Гимназия"
+        assert kinds["education_department"] == "Управление образования"
+
+    def test_invalid_method(self, client, admin):
+        response = client.post("/api/v1/meta/enums", json={}, headers=admin.headers)
+        assert_problem(response, 405, "method_not_allowed")
+
+
+class TestPolicy:
+    URL = "/api/v1/meta/policy"
+
+    def test_anonymous(self, client):
+        assert_problem(client.get(self.URL), 401, "unauthorized")
+
+    @pytest.mark.parametrize("role", [Role.office_head, Role.office_member, Role.participant])
+    def test_wrong_role(self, client, make_user, role):
+        person = make_user(role)
+        problem = assert_problem(client.get(self.URL, headers=person.headers), 403, "forbidden")
+        assert problem["extra"] == {"action": "policy.read"}
+
+    def test_happy_admin_sees_the_matrix_the_api_enforces(self, client, admin):
+        response = client.get(self.URL, headers=admin.headers)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["roles"] == [r.value for r in Role]
+        rows = {row["action"]: row for row in body["rows"]}
+        assert set(rows) == {action.value for action in POLICY}
+        assert rows["users.create"]["allowed"] == {r.value: r is Role.admin for r in Role}
+        assert all(rows["organizations.read"]["allowed"].values())
+        assert rows["organizations.read"]["scopes"] == ["initiatives:read", "kpi:read"]
+        assert rows["audit.read"]["scopes"] == []
+        for action, rule in POLICY.items():
+            row = rows[action.value]
+            assert row["description"] == rule.description
+            for role in Role:
+                person = Principal(id=uuid.uuid4(), kind="user", name="x", roles=frozenset({role}))
+                assert row["allowed"][role.value] is can(person, action), (action, role)
+
+
+class TestHealth:
+    def test_live(self, client):
+        response = client.get("/health/live")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "database": None}
+
+    def test_ready(self, client):
+        response = client.get("/health/ready")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "database": "ok"}
+
+    def test_ready_is_503_when_the_database_is_down(self, client, monkeypatch, tmp_path):
+        from app.services import health
+
+        unreachable = create_engine(f"sqlite:///{tmp_path}/missing/dir/x.db")
+        monkeypatch.setattr(health, "get_engine", lambda: unreachable)
+        response = client.get("/health/ready")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "database": "unreachable"}
