@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
@@ -194,6 +194,26 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    request_id = request.scope.get("request_id", "-")
+    logger.error("unhandled error request_id=%s", request_id, exc_info=exc)
+    return problem_response(
+        request,
+        status=500,
+        code="internal_error",
+        detail=f"Внутренняя ошибка сервера. Код запроса: {request_id}",
+        # Sent from outside the request guard, which would otherwise add the header.
+        headers={"X-Request-ID": request_id},
+    )
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
+        return True
+    return "UNIQUE constraint failed" in str(orig)  # SQLite
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -242,6 +262,20 @@ def install_error_handlers(app: FastAPI) -> None:
             detail="Ресурс одновременно изменил другой пользователь; обновите его и повторите",
         )
 
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Services check uniqueness before writing; a unique violation that still reaches here
+        # is a race between two requests, which the loser should hear as a conflict. Any other
+        # integrity error is a bug and stays a 500.
+        if not _is_unique_violation(exc):
+            return _internal_error(request, exc)
+        return problem_response(
+            request,
+            status=409,
+            code="duplicate",
+            detail="Такая запись уже есть: её только что создал другой запрос",
+        )
+
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
         logger.error(
@@ -259,13 +293,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = request.scope.get("request_id", "-")
-        logger.exception("unhandled error request_id=%s", request_id)
-        return problem_response(
-            request,
-            status=500,
-            code="internal_error",
-            detail=f"Внутренняя ошибка сервера. Код запроса: {request_id}",
-            # Sent from outside the request guard, which would otherwise add the header.
-            headers={"X-Request-ID": request_id},
-        )
+        return _internal_error(request, exc)

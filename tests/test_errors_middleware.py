@@ -227,3 +227,20 @@ class TestRequestGuardHeaders:
         redoc = client.get("/redoc")
         assert redoc.status_code == 200
         assert "/static/redoc/redoc.standalone.js" in redoc.text
+
+
+class TestUniqueRace:
+    def test_unique_violation_that_slips_past_the_check_is_409(
+        self, client, office_head, monkeypatch
+    ):
+        from app.services import organizations
+
+        # Two concurrent creators both pass the service's check; the database decides.
+        monkeypatch.setattr(organizations, "_ensure_unique_name", lambda *a, **k: None)
+        body = {"name": "МБОУ СОШ № 99", "short_name": "СОШ 99", "kind": "school"}
+        first = client.post("/api/v1/organizations", headers=office_head.headers, json=body)
+        assert first.status_code == 201
+        second = client.post("/api/v1/organizations", headers=office_head.headers, json=body)
+        assert_problem(second, 409, "duplicate")
+        assert "UNIQUE" not in second.text
+        assert "unique" not in second.text.lower()
