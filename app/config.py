@@ -38,6 +38,21 @@ class Settings(BaseSettings):
         le=100,
         description="Spread of normalised scores (0-100) above which experts disagree strongly",
     )
+    charter_voting_days: int = Field(
+        default=14, ge=1, le=90, description="How long an amendment's vote stays open, in days"
+    )
+    charter_quorum: float = Field(
+        default=0.5, gt=0, le=1, description="Share of network members who must cast a vote"
+    )
+    charter_threshold: float = Field(
+        default=2 / 3,
+        gt=0,
+        le=1,
+        description="Share of `agree` among `agree` + `disagree` an amendment needs to pass",
+    )
+    charter_blocks_to_reject: int = Field(
+        default=1, ge=1, description="This many reasoned `block` votes reject an amendment"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

@@ -22,6 +22,17 @@ class Action(StrEnum):
     policy_read = "policy.read"
     initiatives_read = "initiatives.read"
     initiatives_create = "initiatives.create"
+    charter_read = "charter.read"
+    charter_propose = "charter.propose"
+    charter_comment = "charter.comment"
+    charter_vote = "charter.vote"
+    charter_acknowledge = "charter.acknowledge"
+    charter_moderate = "charter.moderate"
+    charter_adopt = "charter.adopt"
+    charter_acknowledgements_read = "charter.acknowledgements.read"
+    network_read = "network.read"
+    network_events_write = "network.events.write"
+    network_events_manage = "network.events.manage"
     criteria_read = "criteria.read"
     criteria_write = "criteria.write"
     reviews_manage = "reviews.manage"
@@ -44,6 +55,8 @@ class Rule:
 
 ALL_ROLES = frozenset(Role)
 OFFICE = frozenset({Role.admin, Role.office_head, Role.office_member})
+# Members of the network: they propose, vote on and acknowledge its rules and record its events.
+NETWORK_MEMBERS = frozenset({Role.participant, Role.expert, Role.office_member, Role.office_head})
 
 POLICY: dict[Action, Rule] = {
     Action.users_read: Rule("Просматривать справочник пользователей", OFFICE),
@@ -93,6 +106,35 @@ POLICY: dict[Action, Rule] = {
         "Подавать проектные замыслы",
         frozenset({Role.participant, Role.expert, Role.office_member, Role.office_head}),
     ),
+    Action.charter_read: Rule(
+        "Читать устав сети, его версии, поправки, обсуждения и голоса",
+        ALL_ROLES,
+        frozenset({Scope.kpi_read}),
+    ),
+    # Whose draft an amendment is, and who may withdraw it, are object rules in
+    # services/charter.py (AMENDMENT_STEPS).
+    Action.charter_propose: Rule("Предлагать поправки к уставу сети", NETWORK_MEMBERS),
+    Action.charter_comment: Rule("Обсуждать поправки к уставу", NETWORK_MEMBERS),
+    Action.charter_vote: Rule("Голосовать по поправкам к уставу", NETWORK_MEMBERS),
+    Action.charter_acknowledge: Rule(
+        "Подтверждать согласие с действующей версией устава", NETWORK_MEMBERS
+    ),
+    Action.charter_moderate: Rule(
+        "Открывать обсуждение и голосование по поправкам, подводить итоги голосования",
+        OFFICE,
+    ),
+    Action.charter_adopt: Rule(
+        "Принимать новую версию устава из принятых поправок", frozenset({Role.office_head})
+    ),
+    Action.charter_acknowledgements_read: Rule(
+        "Видеть, кто из участников сети подтвердил согласие с уставом", OFFICE
+    ),
+    Action.network_read: Rule(
+        "Просматривать события сети и граф её связей", ALL_ROLES, frozenset({Scope.kpi_read})
+    ),
+    Action.network_events_write: Rule("Записывать события сети", NETWORK_MEMBERS),
+    # The organizer and whoever recorded an event correct it themselves (services/network.py).
+    Action.network_events_manage: Rule("Исправлять любые события сети", OFFICE),
 }
 
 

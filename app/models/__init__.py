@@ -2,6 +2,16 @@
 
 from app.models.auth import RefreshToken, ServiceAccount
 from app.models.base import metadata
+from app.models.charter import (
+    Amendment,
+    AmendmentComment,
+    AmendmentStatus,
+    AmendmentVote,
+    ChangeOp,
+    CharterAcknowledgement,
+    CharterVersion,
+    VoteChoice,
+)
 from app.models.events import Event
 from app.models.expertise import (
     Conclusion,
@@ -25,10 +35,25 @@ from app.models.initiatives import (
     TeamRole,
     Transition,
 )
+from app.models.network import (
+    NetworkEdgeKind,
+    NetworkEvent,
+    NetworkEventKind,
+    NetworkEventOrganization,
+    NetworkEventParticipant,
+    NetworkNodeKind,
+)
 from app.models.organizations import Organization, OrganizationKind
 from app.models.users import Role, User, UserRole
 
 __all__ = [
+    "Amendment",
+    "AmendmentComment",
+    "AmendmentStatus",
+    "AmendmentVote",
+    "ChangeOp",
+    "CharterAcknowledgement",
+    "CharterVersion",
     "Conclusion",
     "ConclusionScore",
     "CriteriaSet",
@@ -43,6 +68,12 @@ __all__ = [
     "InitiativeMember",
     "InitiativeStatus",
     "InitiativeTopic",
+    "NetworkEdgeKind",
+    "NetworkEvent",
+    "NetworkEventKind",
+    "NetworkEventOrganization",
+    "NetworkEventParticipant",
+    "NetworkNodeKind",
     "Organization",
     "OrganizationKind",
     "Recommendation",
@@ -55,5 +86,6 @@ __all__ = [
     "Transition",
     "User",
     "UserRole",
+    "VoteChoice",
     "metadata",
 ]

@@ -9,6 +9,7 @@ from app.schemas.initiatives import (
     LifecycleStep,
 )
 from app.schemas.meta import EnumGroup, EnumValue, PolicyMatrix, PolicyRow
+from app.services import charter_workflow, network
 from app.services.lifecycle import STEPS, TERMINAL, LifecycleAction, Party
 
 ROLE_LABELS = {
@@ -105,6 +106,8 @@ ENUM_GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "expert_position": EXPERT_POSITION_LABELS,
     "review_status": REVIEW_STATUS_LABELS,
     "recommendation": RECOMMENDATION_LABELS,
+    **charter_workflow.ENUM_LABELS,
+    **network.ENUM_LABELS,
 }
 
 

@@ -1,0 +1,124 @@
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from app.deps import Cursor, IfMatch, Limit, SearchQuery, SessionDep, require, set_etag
+from app.errors import problem_responses
+from app.models import NetworkEventKind
+from app.pagination import DEFAULT_LIMIT, Page
+from app.policy import Action
+from app.schemas.network import (
+    NetworkEventCreate,
+    NetworkEventPublic,
+    NetworkEventSummary,
+    NetworkEventUpdate,
+    NetworkGraph,
+)
+from app.security import Principal
+from app.services import network
+
+router = APIRouter(prefix="/network", tags=["network"])
+
+Reader = Annotated[Principal, Depends(require(Action.network_read))]
+Writer = Annotated[Principal, Depends(require(Action.network_events_write))]
+DateFrom = Annotated[date | None, Query(alias="from", description="С этой даты включительно")]
+DateTo = Annotated[date | None, Query(alias="to", description="По эту дату включительно")]
+
+
+@router.get("/events", summary="События сети", responses=problem_responses(401, 403, 422))
+def list_events(
+    session: SessionDep,
+    _: Reader,
+    kind: NetworkEventKind | None = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    organization_id: Annotated[
+        uuid.UUID | None, Query(description="Организация-участник или организатор")
+    ] = None,
+    participant_id: Annotated[
+        uuid.UUID | None, Query(description="Участник или организатор")
+    ] = None,
+    initiative_id: uuid.UUID | None = None,
+    q: SearchQuery = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[NetworkEventSummary]:
+    """Seminars, master classes, labs, network project meetings, open lessons and conferences,
+    latest first. `q` searches title, description and place."""
+    items, next_cursor = network.list_events(
+        session,
+        kind=kind,
+        date_from=date_from,
+        date_to=date_to,
+        organization_id=organization_id,
+        participant_id=participant_id,
+        initiative_id=initiative_id,
+        q=q,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page[NetworkEventSummary](items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/events",
+    summary="Записать событие сети",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 422),
+)
+def create_event(
+    session: SessionDep, actor: Writer, data: NetworkEventCreate, response: Response
+) -> NetworkEventPublic:
+    """Any network member records an activity: organizer (default: you, with your
+    organization), participating people and organizations, date and a linked initiative."""
+    event = network.create_event(session, actor=actor, data=data)
+    response.headers["Location"] = f"/api/v1/network/events/{event.id}"
+    set_etag(response, event.version)
+    return event
+
+
+@router.get(
+    "/events/{event_id}",
+    summary="Событие сети",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_event(
+    session: SessionDep, _: Reader, event_id: uuid.UUID, response: Response
+) -> NetworkEventPublic:
+    event = network.get_event(session, event_id=event_id)
+    set_etag(response, event.version)
+    return event
+
+
+@router.patch(
+    "/events/{event_id}",
+    summary="Исправить событие сети",
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
+)
+def update_event(
+    session: SessionDep,
+    actor: Writer,
+    event_id: uuid.UUID,
+    data: NetworkEventUpdate,
+    if_match: IfMatch,
+    response: Response,
+) -> NetworkEventPublic:
+    """The organizer, whoever recorded it, and the office correct it; lists are replaced
+    whole."""
+    event = network.update_event(
+        session, actor=actor, event_id=event_id, data=data, if_match=if_match
+    )
+    set_etag(response, event.version)
+    return event
+
+
+@router.get("/graph", summary="Граф связей сети", responses=problem_responses(401, 403, 422))
+def get_graph(
+    session: SessionDep, actor: Reader, date_from: DateFrom = None, date_to: DateTo = None
+) -> NetworkGraph:
+    """People and organizations as nodes; weighted edges for taking part in the same events,
+    working in one initiative team, and a person's organization. Each edge carries its weight
+    per kind, for a frontend to draw and filter."""
+    return network.graph(session, actor=actor, date_from=date_from, date_to=date_to)
