@@ -1,14 +1,16 @@
 """Network life: its events and the graph of who works with whom."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.config import get_settings
 from app.db import get_engine
-from app.models import Role
+from app.models import CriteriaSet, ExpertPosition, ReviewAssignment, ReviewStatus, Role
 from app.services import demo
 from tests.factories import assert_problem
 
@@ -430,6 +432,57 @@ class TestGraph:
         response = client.get(f"{API}/graph", headers=observer.headers)
         assert len(response.json()["nodes"]) > 10
         assert count_queries.count == small
+
+
+def submitted_review(expert: Any, author_initiative: dict[str, Any], head: Any) -> None:
+    """A submitted conclusion, straight into the tables: the expertise flow has its own tests."""
+    now = datetime.now(UTC)
+    with Session(get_engine()) as session:
+        criteria = CriteriaSet(number=1, title="Критерии", is_active=True)
+        session.add(criteria)
+        session.flush()
+        session.add(
+            ReviewAssignment(
+                initiative_id=uuid.UUID(author_initiative["id"]),
+                review_round=1,
+                expert_id=expert.id,
+                position=ExpertPosition.content_expert,
+                criteria_set_id=criteria.id,
+                due_at=now + timedelta(days=7),
+                status=ReviewStatus.submitted,
+                assigned_by_id=head.id,
+                submitted_at=now,
+            )
+        )
+        session.commit()
+
+
+def test_review_edges_respect_blind_reviews(
+    client, teacher, make_user, school, office_member, monkeypatch
+):
+    expert = make_user(Role.expert, organization_id=school, full_name="Михайлов Игорь")
+    project = initiative(client, teacher, submit=True)
+    submitted_review(expert, project, office_member)
+    pair = {str(expert.id), str(teacher.id)}
+
+    def review_edges(person: Any) -> tuple[list[str], list[dict[str, Any]]]:
+        body = client.get(f"{API}/graph", headers=person.headers).json()
+        edges = [e for e in body["edges"] if {e["source"], e["target"]} == pair]
+        return body["edge_kinds"], edges
+
+    kinds, edges = review_edges(office_member)
+    assert "review" in kinds
+    assert [e["by_kind"] for e in edges] == [{"review": 1}]
+    kinds, edges = review_edges(teacher)
+    assert "review" not in kinds
+    assert edges == []
+    monkeypatch.setattr(get_settings(), "blind_reviews", False)
+    kinds, edges = review_edges(teacher)
+    assert [e["by_kind"] for e in edges] == [{"review": 1}]
+    past = client.get(
+        f"{API}/graph", params={"to": "2020-01-01"}, headers=office_member.headers
+    ).json()
+    assert past["edges"] == []
 
 
 def test_enums_have_labels(client):

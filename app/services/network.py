@@ -1,7 +1,7 @@
 """The life of the network: its events, and the graph of who works with whom.
 
-The graph is assembled from edge sources, one function each (joint events, teams, …): a new
-kind of link — consultations, reviews — is one more function in `EDGE_SOURCES`.
+The graph is assembled from edge sources, one function each (joint events, teams, reviews…):
+a new kind of link is one more function in `EDGE_SOURCES`.
 """
 
 import uuid
@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, t
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, delete
 
+from app.config import get_settings
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import (
     Initiative,
@@ -26,6 +27,8 @@ from app.models import (
     NetworkEventParticipant,
     NetworkNodeKind,
     Organization,
+    ReviewAssignment,
+    ReviewStatus,
     Transition,
     User,
 )
@@ -560,6 +563,25 @@ def team_people(session: Session, period: Period) -> EdgeRows:
     return [(r[0], r[1], r[2]) for r in rows]
 
 
+def review_people(session: Session, period: Period) -> EdgeRows:
+    """An expert and the author of an initiative they wrote a conclusion on, when submitted."""
+    rows = session.execute(
+        select(col(ReviewAssignment.expert_id), col(Initiative.author_id), func.count())
+        .join(Initiative, col(Initiative.id) == col(ReviewAssignment.initiative_id))
+        .where(
+            col(ReviewAssignment.status) == ReviewStatus.submitted,
+            period.happened(col(ReviewAssignment.submitted_at)),
+        )
+        .group_by(col(ReviewAssignment.expert_id), col(Initiative.author_id))
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _sees_reviewers(actor: Principal) -> bool:
+    # With blind reviews only those who see experts' identities anyway see who reviewed whom.
+    return not get_settings().blind_reviews or can(actor, Action.experts_read)
+
+
 PERSON, ORGANIZATION = NetworkNodeKind.person, NetworkNodeKind.organization
 
 EDGE_SOURCES: list[EdgeSource] = [
@@ -568,6 +590,7 @@ EDGE_SOURCES: list[EdgeSource] = [
         NetworkEdgeKind.joint_event, (ORGANIZATION, ORGANIZATION), joint_event_organizations
     ),
     EdgeSource(NetworkEdgeKind.team, (PERSON, PERSON), team_people),
+    EdgeSource(NetworkEdgeKind.review, (PERSON, PERSON), review_people, _sees_reviewers),
 ]
 
 
