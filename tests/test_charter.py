@@ -264,6 +264,25 @@ class TestAdoptFirstVersion:
         events = audit(client, admin, action="charter_version.adopted")
         assert [e["data"]["number"] for e in events] == [1]
 
+    def test_explicit_nulls_are_omitted_values(self, client, head):
+        response = client.post(
+            f"{API}/versions",
+            json={
+                "sections": SECTIONS,
+                "amendment_ids": None,
+                "effective_from": "2021-09-01",
+                "summary": "Первая",
+            },
+            headers=head.headers,
+        )
+        assert response.status_code == 201, response.text
+        response = client.post(
+            f"{API}/versions",
+            json={"sections": None, "amendment_ids": None, "effective_from": "2021-09-01"},
+            headers=head.headers,
+        )
+        assert_problem(response, 422)
+
     def test_second_first_version_is_a_conflict(self, client, head, charter):
         response = client.post(
             f"{API}/versions",
@@ -289,6 +308,11 @@ class TestVersions:
         )
         assert_problem(client.get(f"{API}/versions/0", headers=participant.headers), 422)
         assert_problem(client.get(f"{API}/versions/x", headers=participant.headers), 422)
+        huge = 2**63 + 1
+        assert_problem(client.get(f"{API}/versions/{huge}", headers=participant.headers), 422)
+        assert_problem(
+            client.get(f"{API}/versions/1/diff?against={huge}", headers=participant.headers), 422
+        )
 
     def test_list_and_get(self, client, observer, head, proposer, voters):
         adopt_first(client, head)

@@ -279,6 +279,8 @@ class TestUpdateEvent:
             "extra": {"created_by_id": str(teacher.id)},
             "null title": {"title": None},
             "null kind": {"kind": None},
+            "null participants": {"participant_ids": None},
+            "null organizations": {"organization_ids": None},
             "unknown participant": {"participant_ids": [str(uuid.uuid4())]},
             "unknown organization": {"organization_ids": [str(uuid.uuid4())]},
             "unknown initiative": {"initiative_id": str(uuid.uuid4())},

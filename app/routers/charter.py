@@ -10,6 +10,7 @@ from app.models import AmendmentStatus
 from app.pagination import DEFAULT_LIMIT, Page
 from app.policy import Action
 from app.schemas.charter import (
+    MAX_VERSION,
     AcknowledgementPage,
     AcknowledgementPublic,
     AmendmentCreate,
@@ -39,7 +40,7 @@ Voter = Annotated[Principal, Depends(require(Action.charter_vote))]
 Acknowledger = Annotated[Principal, Depends(require(Action.charter_acknowledge))]
 Adopter = Annotated[Principal, Depends(require(Action.charter_adopt))]
 AcknowledgementReader = Annotated[Principal, Depends(require(Action.charter_acknowledgements_read))]
-VersionNumber = Annotated[int, Path(ge=1, description="Номер версии устава")]
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_VERSION, description="Номер версии устава")]
 
 FIRST_VERSION_EXAMPLE = {
     "sections": [
@@ -147,7 +148,9 @@ def diff_version(
     against: Annotated[
         int | None,
         Query(
-            ge=0, description="С какой версией сравнить: по умолчанию с предыдущей, 0 — с пустой"
+            ge=0,
+            le=MAX_VERSION,
+            description="С какой версией сравнить: по умолчанию с предыдущей, 0 — с пустой",
         ),
     ] = None,
 ) -> CharterDiff:
@@ -207,7 +210,7 @@ def list_amendments(
         list[AmendmentStatus] | None,
         Query(max_length=7, description="Один или несколько статусов: `?status=a&status=b`"),
     ] = None,
-    base_version: Annotated[int | None, Query(ge=1)] = None,
+    base_version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     proposer_id: uuid.UUID | None = None,
     mine: Annotated[bool, Query(description="Только предложенные мной")] = False,
     q: SearchQuery = None,

@@ -8,6 +8,9 @@ from app.models import AmendmentStatus, ChangeOp, VoteChoice
 from app.schemas.common import InputModel, OutputModel
 from app.services.charter_workflow import AmendmentAction
 
+# Version numbers are small; the bound keeps absurd ones out of SQL integer columns.
+MAX_VERSION = 1_000_000
+
 SectionKey = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_-]{0,63}$"),
@@ -55,6 +58,12 @@ def _unique_ids(ids: list[uuid.UUID]) -> list[uuid.UUID]:
     return ids
 
 
+AmendmentIds = Annotated[
+    list[uuid.UUID], Field(min_length=1, max_length=50), AfterValidator(_unique_ids)
+]
+Sections = Annotated[list[SectionIn], Field(min_length=1, max_length=100)]
+
+
 class SectionOut(OutputModel):
     key: str
     number: int = Field(description="Номер раздела: его место в уставе, с 1")
@@ -65,13 +74,11 @@ class SectionOut(OutputModel):
 class CharterVersionCreate(InputModel):
     """A new version: from accepted amendments, or — only on an empty charter — from sections."""
 
-    amendment_ids: Annotated[
-        list[uuid.UUID] | None, Field(min_length=1, max_length=50), AfterValidator(_unique_ids)
-    ] = Field(
+    amendment_ids: AmendmentIds | None = Field(
         default=None,
         description="Принятые поправки, которые войдут в версию (в указанном порядке)",
     )
-    sections: Annotated[list[SectionIn] | None, Field(min_length=1, max_length=100)] = Field(
+    sections: Sections | None = Field(
         default=None, description="Только для самой первой версии устава"
     )
     effective_from: date = Field(examples=["2021-09-01"])
@@ -191,7 +198,10 @@ Changes = Annotated[
 class AmendmentCreate(InputModel):
     title: AmendmentTitle = Field(examples=["Добавить открытое пространство в форматы встреч"])
     base_version: int | None = Field(
-        default=None, ge=1, description="Версия, к которой поправка; по умолчанию — последняя"
+        default=None,
+        ge=1,
+        le=MAX_VERSION,
+        description="Версия, к которой поправка; по умолчанию — последняя",
     )
     changes: Changes = Field(
         examples=[
@@ -211,7 +221,7 @@ class AmendmentUpdate(InputModel):
     """What the proposer may change while the amendment is a draft or under discussion."""
 
     title: AmendmentTitle | None = None
-    base_version: int | None = Field(default=None, ge=1)
+    base_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
     changes: Changes | None = None
     rationale: Rationale | None = None
     version: int | None = Field(default=None, ge=1)

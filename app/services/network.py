@@ -369,7 +369,15 @@ def create_event(
     return _public(session, event)
 
 
-NOT_NULL = ("title", "kind", "description", "held_at", "organizer_id")
+NOT_NULL = (
+    "title",
+    "kind",
+    "description",
+    "held_at",
+    "organizer_id",
+    "participant_ids",
+    "organization_ids",
+)
 
 
 def update_event(
