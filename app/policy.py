@@ -22,6 +22,11 @@ class Action(StrEnum):
     policy_read = "policy.read"
     initiatives_read = "initiatives.read"
     initiatives_create = "initiatives.create"
+    consultations_read = "consultations.read"
+    consultations_request = "consultations.request"
+    consultations_manage = "consultations.manage"
+    meetings_read = "meetings.read"
+    meetings_write = "meetings.write"
     charter_read = "charter.read"
     charter_propose = "charter.propose"
     charter_comment = "charter.comment"
@@ -55,6 +60,7 @@ class Rule:
 
 ALL_ROLES = frozenset(Role)
 OFFICE = frozenset({Role.admin, Role.office_head, Role.office_member})
+OFFICE_STAFF = frozenset({Role.office_head, Role.office_member})
 # Members of the network: they propose, vote on and acknowledge its rules and record its events.
 NETWORK_MEMBERS = frozenset({Role.participant, Role.expert, Role.office_member, Role.office_head})
 
@@ -135,6 +141,28 @@ POLICY: dict[Action, Rule] = {
     Action.network_events_write: Rule("Записывать события сети", NETWORK_MEMBERS),
     # The organizer and whoever recorded an event correct it themselves (services/network.py).
     Action.network_events_manage: Rule("Исправлять любые события сети", OFFICE),
+    # Consultations: a participant sees the tracks they requested, a consultant the tracks they
+    # accompany, office roles and observers all of them (services/consultations.py); sessions
+    # are written by the track's consultants and office staff.
+    Action.consultations_read: Rule(
+        "Просматривать консультационные треки (участник — свои, консультант — порученные)",
+        ALL_ROLES,
+        frozenset({Scope.kpi_read}),
+    ),
+    Action.consultations_request: Rule(
+        "Запрашивать консультирование и сопровождение замысла",
+        frozenset({Role.participant, Role.expert, Role.office_member, Role.office_head}),
+    ),
+    Action.consultations_manage: Rule("Назначать консультантов, отклонять запросы", OFFICE_STAFF),
+    # Meetings: planned and cancelled ones are seen by office roles, observers and invitees only.
+    Action.meetings_read: Rule(
+        "Просматривать заседания и протоколы (участники — проведённые)",
+        ALL_ROLES,
+        frozenset({Scope.kpi_read}),
+    ),
+    Action.meetings_write: Rule(
+        "Планировать и проводить заседания, вести повестку, решения и рефлексию", OFFICE_STAFF
+    ),
 }
 
 

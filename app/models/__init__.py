@@ -12,6 +12,15 @@ from app.models.charter import (
     CharterVersion,
     VoteChoice,
 )
+from app.models.consultations import (
+    ConsultationConsultant,
+    ConsultationFormat,
+    ConsultationOutcome,
+    ConsultationSession,
+    ConsultationSessionAttendee,
+    ConsultationStatus,
+    ConsultationTrack,
+)
 from app.models.events import Event
 from app.models.expertise import (
     Conclusion,
@@ -35,6 +44,16 @@ from app.models.initiatives import (
     TeamRole,
     Transition,
 )
+from app.models.meetings import (
+    AgendaItem,
+    AgendaItemKind,
+    Decision,
+    Meeting,
+    MeetingAttendee,
+    MeetingCounter,
+    MeetingFormat,
+    MeetingStatus,
+)
 from app.models.network import (
     NetworkEdgeKind,
     NetworkEvent,
@@ -47,6 +66,8 @@ from app.models.organizations import Organization, OrganizationKind
 from app.models.users import Role, User, UserRole
 
 __all__ = [
+    "AgendaItem",
+    "AgendaItemKind",
     "Amendment",
     "AmendmentComment",
     "AmendmentStatus",
@@ -56,8 +77,16 @@ __all__ = [
     "CharterVersion",
     "Conclusion",
     "ConclusionScore",
+    "ConsultationConsultant",
+    "ConsultationFormat",
+    "ConsultationOutcome",
+    "ConsultationSession",
+    "ConsultationSessionAttendee",
+    "ConsultationStatus",
+    "ConsultationTrack",
     "CriteriaSet",
     "Criterion",
+    "Decision",
     "EducationLevel",
     "Event",
     "ExpertPosition",
@@ -68,6 +97,11 @@ __all__ = [
     "InitiativeMember",
     "InitiativeStatus",
     "InitiativeTopic",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingCounter",
+    "MeetingFormat",
+    "MeetingStatus",
     "NetworkEdgeKind",
     "NetworkEvent",
     "NetworkEventKind",

@@ -9,7 +9,14 @@ from app.models import Organization, OrganizationKind, Role, User
 from app.schemas.organizations import OrganizationCreate
 from app.schemas.users import UserCreate, UserUpdate
 from app.security import Principal, hash_password
-from app.services import demo_initiatives, demo_network, organizations, users
+from app.services import (
+    demo_consultations,
+    demo_initiatives,
+    demo_meetings,
+    demo_network,
+    organizations,
+    users,
+)
 
 DEMO_PASSWORD = "demo-password"
 SYSTEM = Principal(id=uuid.UUID(int=0), kind="service", name="system")
@@ -189,6 +196,8 @@ def load_demo_data(session: Session) -> list[tuple[str, str]] | None:
         )
     session.flush()
     demo_initiatives.load(session)
+    demo_consultations.load(session)
+    demo_meetings.load(session)
     demo_network.load(session)
     return DEMO_LOGINS
 

@@ -9,7 +9,7 @@ from app.schemas.initiatives import (
     LifecycleStep,
 )
 from app.schemas.meta import EnumGroup, EnumValue, PolicyMatrix, PolicyRow
-from app.services import charter_workflow, network
+from app.services import charter_workflow, consultations, meetings, network
 from app.services.lifecycle import STEPS, TERMINAL, LifecycleAction, Party
 
 ROLE_LABELS = {
@@ -103,6 +103,12 @@ ENUM_GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "team_role": TEAM_ROLE_LABELS,
     "lifecycle_action": {a.value: (STEPS[a].label_ru, STEPS[a].label_en) for a in LifecycleAction},
     "lifecycle_party": {k.value: v for k, v in PARTY_LABELS.items()},
+    "consultation_status": {k.value: v for k, v in consultations.STATUS_LABELS.items()},
+    "consultation_outcome": {k.value: v for k, v in consultations.OUTCOME_LABELS.items()},
+    "consultation_format": {k.value: v for k, v in consultations.FORMAT_LABELS.items()},
+    "meeting_format": {k.value: v for k, v in meetings.FORMAT_LABELS.items()},
+    "meeting_status": {k.value: v for k, v in meetings.STATUS_LABELS.items()},
+    "agenda_item_kind": {k.value: v for k, v in meetings.AGENDA_KIND_LABELS.items()},
     "expert_position": EXPERT_POSITION_LABELS,
     "review_status": REVIEW_STATUS_LABELS,
     "recommendation": RECOMMENDATION_LABELS,
