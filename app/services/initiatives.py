@@ -61,6 +61,7 @@ CONTENT_FIELDS = frozenset(
     }
 )
 METADATA_FIELDS = frozenset({"topics", "academic_year"})
+NULLABLE_FIELDS = frozenset({"start_date", "end_date"})
 OFFICE_ROLES = (Role.office_member, Role.office_head)
 STATUS_LABELS_RU = {
     InitiativeStatus.draft: "Черновик",
@@ -401,8 +402,9 @@ def update_initiative(
     initiative = load_visible(session, actor, initiative_id)
     check_version(initiative.version, if_match=if_match, body_version=data.version)
     patch = data.model_dump(exclude_unset=True, exclude={"version"})
-    for name in ("title", "kind", "education_level", "academic_year", "organization_id"):
-        if name in patch and patch[name] is None:
+    for name, value in patch.items():
+        # Only the dates may be cleared; a null anywhere else used to reach the database (500).
+        if value is None and name not in NULLABLE_FIELDS:
             raise InvalidInput(
                 "Поле не может быть null", loc=["body", name], code="null_not_allowed"
             )
