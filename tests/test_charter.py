@@ -4,7 +4,9 @@ Every endpoint has its anonymous / wrong role / someone else's / invalid / happy
 inputs of the issue each have a test; `test_done_when_story` walks the whole story of the issue.
 """
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -1511,3 +1513,80 @@ def test_demo_charter(client):
         f"{API}/amendments/{by_status['accepted']['id']}/comments", headers=teacher
     )
     assert len(comments.json()["items"]) == 2
+
+
+# --- concurrency --------------------------------------------------------------------------------
+
+
+def _together(app: Any, calls: list[Any]) -> list[Any]:
+    """Each call with its own client, released at the same moment."""
+    barrier = threading.Barrier(len(calls))
+
+    def one(call: Any) -> Any:
+        with TestClient(app) as own_client:
+            barrier.wait(timeout=30)
+            return call(own_client)
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(one, calls))
+
+
+class TestConcurrency:
+    """Real threads on either database: SQLite serialises the writers, PostgreSQL races them."""
+
+    def test_two_adoptions_at_once(self, app, client, head, make_user, proposer, voters, charter):
+        second_head = make_user(Role.office_head)
+        one = accepted(client, head, proposer, [proposer, *voters])
+        two = accepted(
+            client,
+            head,
+            proposer,
+            [proposer, *voters],
+            [{"op": "modify", "key": "purpose", "text": "Сеть развивает инициативы."}],
+        )
+        responses = _together(
+            app,
+            [
+                lambda c: adopt(c, head, one["id"]),
+                lambda c: adopt(c, second_head, two["id"]),
+            ],
+        )
+        codes = sorted(r.status_code for r in responses)
+        assert codes in ([201, 201], [201, 409]), [r.text for r in responses]
+        for response in responses:
+            if response.status_code == 409:
+                assert response.json()["code"] == "charter_version_conflict"
+        versions = client.get(f"{API}/versions", headers=head.headers).json()["items"]
+        assert [v["number"] for v in versions] == list(range(len(versions), 0, -1))
+        assert len(versions) == 1 + codes.count(201)
+
+    def test_double_click_vote(self, app, client, head, proposer, participant, charter, admin):
+        amendment = propose(client, proposer)
+        step(client, head, amendment["id"], "open_discussion", "open_voting")
+        responses = _together(
+            app, [lambda c: vote(c, participant, amendment["id"], "agree") for _ in range(3)]
+        )
+        assert [r.status_code for r in responses] == [200, 200, 200], [r.text for r in responses]
+        votes = client.get(f"{API}/amendments/{amendment['id']}/votes", headers=head.headers)
+        assert len(votes.json()["items"]) == 1
+        events = audit(client, admin, entity_id=amendment["id"], action="charter_amendment.voted")
+        assert len(events) == 1
+
+    def test_votes_racing_the_close_are_counted_or_refused(
+        self, app, client, head, proposer, voters, charter
+    ):
+        amendment = propose(client, proposer)
+        step(client, head, amendment["id"], "open_discussion", "open_voting")
+        calls = [lambda c, v=v: vote(c, v, amendment["id"], "agree") for v in voters]
+        calls.append(lambda c: move(c, head, amendment["id"], "close_voting"))
+        responses = _together(app, calls)
+        for response in responses[:-1]:
+            assert response.status_code in (200, 409), response.text
+            if response.status_code == 409:
+                assert response.json()["code"] == "voting_not_open"
+        assert responses[-1].status_code == 200, responses[-1].text
+        closed = responses[-1].json()
+        counted = sum(r.status_code == 200 for r in responses[:-1])
+        assert closed["result"]["cast"] == counted
+        stored = client.get(f"{API}/amendments/{amendment['id']}/votes", headers=head.headers)
+        assert len(stored.json()["items"]) == counted

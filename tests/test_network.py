@@ -10,7 +10,18 @@ from sqlmodel import Session
 
 from app.config import get_settings
 from app.db import get_engine
-from app.models import CriteriaSet, ExpertPosition, ReviewAssignment, ReviewStatus, Role
+from app.models import (
+    ConsultationConsultant,
+    ConsultationFormat,
+    ConsultationSession,
+    ConsultationStatus,
+    ConsultationTrack,
+    CriteriaSet,
+    ExpertPosition,
+    ReviewAssignment,
+    ReviewStatus,
+    Role,
+)
 from app.services import demo
 from tests.factories import assert_problem
 
@@ -378,7 +389,7 @@ class TestGraph:
         initiative(client, third, submit=False, team=[{"user_id": str(loner.id), "role": "member"}])
 
         body = client.get(f"{API}/graph", headers=observer.headers).json()
-        assert body["edge_kinds"] == ["joint_event", "team", "affiliation"]
+        assert body["edge_kinds"] == ["joint_event", "team", "consultation", "affiliation"]
         nodes = {n["id"]: n for n in body["nodes"]}
         assert str(loner.id) not in nodes
         assert nodes[str(teacher.id)]["kind"] == "person"
@@ -485,6 +496,53 @@ def test_review_edges_respect_blind_reviews(
         f"{API}/graph", params={"to": "2020-01-01"}, headers=office_member.headers
     ).json()
     assert past["edges"] == []
+
+
+def consultation_sessions(consultant: Any, requester: Any, held: list[datetime]) -> None:
+    """A track with its sessions, straight into the tables: consultations have their own tests."""
+    now = datetime.now(UTC)
+    with Session(get_engine()) as session:
+        track = ConsultationTrack(
+            topic="Как оформить замысел",
+            requester_id=requester.id,
+            status=ConsultationStatus.active,
+            search_text="",
+            updated_at=now,
+        )
+        session.add(track)
+        session.flush()
+        session.add(ConsultationConsultant(track_id=track.id, user_id=consultant.id))
+        session.add_all(
+            ConsultationSession(
+                track_id=track.id,
+                held_at=at,
+                format=ConsultationFormat.individual,
+                duration_minutes=60,
+                recorded_by_id=consultant.id,
+                updated_at=now,
+            )
+            for at in held
+        )
+        session.commit()
+
+
+def test_consultation_edges(client, teacher, office_member, observer, make_user, school):
+    consultant = make_user(Role.office_member, organization_id=school, full_name="Лебедева Ольга")
+    consultation_sessions(
+        consultant,
+        teacher,
+        [datetime(2021, 10, 5, 10, tzinfo=UTC), datetime(2021, 11, 9, 10, tzinfo=UTC)],
+    )
+    pair = {str(consultant.id), str(teacher.id)}
+
+    def weights(person: Any, **params: str) -> list[dict[str, int]]:
+        body = client.get(f"{API}/graph", params=params, headers=person.headers).json()
+        return [e["by_kind"] for e in body["edges"] if {e["source"], e["target"]} == pair]
+
+    assert weights(observer) == [{"consultation": 2}]
+    assert weights(office_member, **{"from": "2021-11-01"}) == [{"consultation": 1}]
+    # A participant sees only their own consultations, so none on the whole graph.
+    assert weights(teacher) == []
 
 
 def test_enums_have_labels(client):

@@ -119,8 +119,9 @@ def get_graph(
     session: SessionDep, actor: Reader, date_from: DateFrom = None, date_to: DateTo = None
 ) -> NetworkGraph:
     """People and organizations as nodes; weighted edges for taking part in the same events,
-    working in one initiative team, an expert's conclusion on an author's initiative (with blind
-    reviews only for those who see experts' names), and a person's organization. Each edge
+    working in one initiative team, consultations held (for those who see all consultations), an
+    expert's conclusion on an author's initiative (with blind reviews only for those who see
+    experts' names), and a person's organization. Each edge
     carries its weight per kind, for a frontend to draw and filter; `edge_kinds` says which
     kinds the caller's graph includes."""
     return network.graph(session, actor=actor, date_from=date_from, date_to=date_to)

@@ -17,6 +17,9 @@ from sqlmodel import Session, col, delete
 from app.config import get_settings
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import (
+    ConsultationConsultant,
+    ConsultationSession,
+    ConsultationTrack,
     Initiative,
     InitiativeMember,
     InitiativeStatus,
@@ -47,7 +50,7 @@ from app.schemas.network import (
     PersonRef,
 )
 from app.security import Principal
-from app.services import events, initiatives, organizations
+from app.services import consultations, events, initiatives, organizations
 from app.services.lifecycle import TERMINAL
 from app.services.versioning import check_version
 from app.text import LIKE_ESCAPE, contains_pattern, search_text
@@ -590,6 +593,31 @@ def _sees_reviewers(actor: Principal) -> bool:
     return not get_settings().blind_reviews or can(actor, Action.experts_read)
 
 
+def consultation_people(session: Session, period: Period) -> EdgeRows:
+    """A consultant and the person they accompany, weighted by the sessions held."""
+    rows = session.execute(
+        select(
+            col(ConsultationConsultant.user_id),
+            col(ConsultationTrack.requester_id),
+            func.count(col(ConsultationSession.id)),
+        )
+        .select_from(ConsultationSession)
+        .join(ConsultationTrack, col(ConsultationTrack.id) == col(ConsultationSession.track_id))
+        .join(
+            ConsultationConsultant,
+            col(ConsultationConsultant.track_id) == col(ConsultationTrack.id),
+        )
+        .where(period.happened(col(ConsultationSession.held_at)))
+        .group_by(col(ConsultationConsultant.user_id), col(ConsultationTrack.requester_id))
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _sees_all_consultations(actor: Principal) -> bool:
+    # The same rule as the consultations list: a participant sees only their own tracks.
+    return not actor.is_user or actor.has_role(*consultations.SEES_ALL)
+
+
 PERSON, ORGANIZATION = NetworkNodeKind.person, NetworkNodeKind.organization
 
 EDGE_SOURCES: list[EdgeSource] = [
@@ -599,6 +627,12 @@ EDGE_SOURCES: list[EdgeSource] = [
     ),
     EdgeSource(NetworkEdgeKind.team, (PERSON, PERSON), team_people),
     EdgeSource(NetworkEdgeKind.review, (PERSON, PERSON), review_people, _sees_reviewers),
+    EdgeSource(
+        NetworkEdgeKind.consultation,
+        (PERSON, PERSON),
+        consultation_people,
+        _sees_all_consultations,
+    ),
 ]
 
 
