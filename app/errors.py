@@ -1,7 +1,9 @@
 """Domain errors and their one translation into RFC 9457 problem+json."""
 
 import logging
+import re
 from collections.abc import Sequence
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -9,10 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import compile_path
 
 logger = logging.getLogger("app.errors")
 
@@ -183,6 +186,29 @@ _STATUS_CODES = {
 }
 
 
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+@lru_cache(maxsize=512)
+def _path_pattern(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the path answers, from the documented operations: Starlette's 405 names
+    only the methods of the first route whose path matched."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    path = request.scope["path"]
+    methods = {
+        method.upper()
+        for template, operations in paths.items()
+        if _path_pattern(template).match(path)
+        for method in operations
+        if method in HTTP_METHODS
+    }
+    return ", ".join(sorted(methods)) if methods else None
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {
@@ -214,7 +240,55 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
     return "UNIQUE constraint failed" in str(orig)  # SQLite
 
 
+# A value that no schema bound kept out and the database cannot hold: a number beyond its
+# column's range, a date out of range, a NUL character in PostgreSQL text.
+_BAD_VALUE_SQLSTATES = frozenset({"22003", "22008", "22021", "22P05"})
+
+
+def _is_bad_value(exc: Exception) -> bool:
+    if isinstance(exc, OverflowError):  # "Python int too large to convert to SQLite INTEGER"
+        return "SQLite" in str(exc)
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) in _BAD_VALUE_SQLSTATES or "NUL (0x00)" in str(orig)
+
+
+# Answered before any handler runs, for every operation that takes a body: one that cannot be
+# read (400, FastAPI), one over the size limit (413) or of another media type (415, RequestGuard).
+BODY_ERRORS = (400, 413, 415)
+
+
+def _document_body_errors(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = original()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                if not isinstance(operation, dict) or "requestBody" not in operation:
+                    continue
+                responses = operation.setdefault("responses", {})
+                for status in BODY_ERRORS:
+                    responses.setdefault(
+                        str(status),
+                        {
+                            "description": _title(status),
+                            "content": {
+                                PROBLEM_MEDIA_TYPE: {
+                                    "schema": {"$ref": "#/components/schemas/Problem"}
+                                }
+                            },
+                        },
+                    )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """One problem+json translation for every error, and the errors that any operation with a
+    body may answer documented on it."""
+    _document_body_errors(app)
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         errors = None
@@ -245,12 +319,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else _title(exc.status_code)
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
         return problem_response(
             request,
             status=exc.status_code,
             code=code,
             detail=detail,
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers or None,
         )
 
     @app.exception_handler(StaleDataError)
@@ -274,6 +351,19 @@ def install_error_handlers(app: FastAPI) -> None:
             status=409,
             code="duplicate",
             detail="Такая запись уже есть: её только что создал другой запрос",
+        )
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _bad_value(request: Request, exc: Exception) -> JSONResponse:
+        if not _is_bad_value(exc):
+            return _internal_error(request, exc)
+        return problem_response(
+            request,
+            status=422,
+            code="invalid_value",
+            detail="Значение не может быть сохранено: число или дата вне допустимого диапазона "
+            "либо в тексте есть символ NUL",
         )
 
     @app.exception_handler(OperationalError)

@@ -1,11 +1,44 @@
-from typing import Annotated
+import re
+from datetime import date
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+_ISO_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_only(value: Any) -> Any:
+    # Pydantic also reads a number as a Unix timestamp (`?to=0` is 1970-01-01), which the
+    # documented `format: date` / `date-time` does not allow.
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and not _ISO_DATE_START.match(value)
+    ):
+        raise ValueError("Ожидается дата в формате ISO 8601: ГГГГ-ММ-ДД")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_only)]
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+
+
+def _omit_null(schema: dict[str, Any]) -> None:
+    if schema.get("default", ...) is None:
+        del schema["default"]
+    variants = [v for v in schema.pop("anyOf", []) if v != {"type": "null"}]
+    if len(variants) == 1:
+        schema.update(variants[0])
+    elif variants:
+        schema["anyOf"] = variants
+
+
+NotNull = Field(json_schema_extra=_omit_null)
+"""For `X | None = None` fields of an update: they may be omitted, but an explicit null is
+refused (422), so the documented schema does not offer null."""
 
 
 class InputModel(BaseModel):

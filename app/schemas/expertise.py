@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StrictBool, StringConstraints, model_validator
 
 from app.models import ExpertPosition, Recommendation, ReviewStatus
 from app.schemas.common import InputModel, OutputModel
@@ -34,7 +34,7 @@ class CriterionOut(OutputModel):
 class CriteriaSetCreate(InputModel):
     title: Title = Field(examples=["Критерии экспертизы проектных замыслов, редакция 2"])
     criteria: list[CriterionIn] = Field(min_length=1, max_length=30)
-    activate: bool = Field(default=False, description="Сразу сделать набор действующим")
+    activate: StrictBool = Field(default=False, description="Сразу сделать набор действующим")
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Self:

@@ -5,7 +5,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from app.models import EducationLevel, InitiativeKind, InitiativeStatus, TeamRole
-from app.schemas.common import InputModel, OutputModel
+from app.schemas.common import InputModel, NotNull, OutputModel
 from app.services.lifecycle import LifecycleAction
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
@@ -93,17 +93,17 @@ class InitiativeUpdate(_Dates):
     """Content fields (author and team, in draft or revision) and metadata (`topics`,
     `academic_year`: office roles at any time). Omitted fields stay as they are."""
 
-    title: Title | None = None
-    summary: LongText | None = None
-    problem: LongText | None = None
-    goal: LongText | None = None
-    tasks: Tasks | None = None
-    expected_results: LongText | None = None
-    kind: InitiativeKind | None = None
-    education_level: EducationLevel | None = None
-    academic_year: AcademicYear | None = None
-    topics: Topics | None = None
-    organization_id: uuid.UUID | None = None
+    title: Annotated[Title | None, NotNull] = None
+    summary: Annotated[LongText | None, NotNull] = None
+    problem: Annotated[LongText | None, NotNull] = None
+    goal: Annotated[LongText | None, NotNull] = None
+    tasks: Annotated[Tasks | None, NotNull] = None
+    expected_results: Annotated[LongText | None, NotNull] = None
+    kind: Annotated[InitiativeKind | None, NotNull] = None
+    education_level: Annotated[EducationLevel | None, NotNull] = None
+    academic_year: Annotated[AcademicYear | None, NotNull] = None
+    topics: Annotated[Topics | None, NotNull] = None
+    organization_id: Annotated[uuid.UUID | None, NotNull] = None
     version: int | None = Field(default=None, ge=1)
 
 

@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from app.models import OrganizationKind
-from app.schemas.common import InputModel, LongName, OutputModel
+from app.schemas.common import InputModel, LongName, NotNull, OutputModel
 
 ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
@@ -27,14 +27,16 @@ class OrganizationCreate(InputModel):
     )
     short_name: ShortName = Field(examples=["МАОУ Гимназия"])
     kind: OrganizationKind = Field(examples=["gymnasium"])
-    is_innovation_centre: bool = Field(default=False, description="Центр инновационного опыта")
+    is_innovation_centre: StrictBool = Field(
+        default=False, description="Центр инновационного опыта"
+    )
 
 
 class OrganizationUpdate(InputModel):
-    name: LongName | None = None
-    short_name: ShortName | None = None
-    kind: OrganizationKind | None = None
-    is_innovation_centre: bool | None = None
+    name: Annotated[LongName | None, NotNull] = None
+    short_name: Annotated[ShortName | None, NotNull] = None
+    kind: Annotated[OrganizationKind | None, NotNull] = None
+    is_innovation_centre: Annotated[StrictBool | None, NotNull] = None
     version: int | None = Field(
         default=None, ge=1, description="Версия, которую правили; 409 при несовпадении"
     )

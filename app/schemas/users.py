@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, Field
+from pydantic import AfterValidator, EmailStr, Field, StrictBool
 
 from app.models import Role
-from app.schemas.common import InputModel, Name, OutputModel, Password, ShortText
+from app.schemas.common import InputModel, Name, NotNull, OutputModel, Password, ShortText
 
 
 def _unique_roles(roles: list[Role]) -> list[Role]:
@@ -40,11 +40,13 @@ class UserCreate(InputModel):
 class UserUpdate(InputModel):
     """What an administrator may change; omitted fields stay as they are."""
 
-    full_name: Name | None = None
+    full_name: Annotated[Name | None, NotNull] = None
     job_title: ShortText | None = None
     organization_id: uuid.UUID | None = None
-    roles: Roles | None = Field(default=None, examples=[["participant", "expert"]])
-    is_active: bool | None = None
+    roles: Annotated[Roles | None, NotNull] = Field(
+        default=None, examples=[["participant", "expert"]]
+    )
+    is_active: Annotated[StrictBool | None, NotNull] = None
     version: int | None = Field(
         default=None, ge=1, description="Версия, которую правили; 409 при несовпадении"
     )
@@ -53,7 +55,7 @@ class UserUpdate(InputModel):
 class UserSelfUpdate(InputModel):
     """What a person may change about themselves: never roles or the active flag."""
 
-    full_name: Name | None = None
+    full_name: Annotated[Name | None, NotNull] = None
     job_title: ShortText | None = None
     organization_id: uuid.UUID | None = None
     version: int | None = Field(default=None, ge=1)

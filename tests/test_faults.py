@@ -1,0 +1,404 @@
+"""Faults: the database goes away and comes back, a process dies inside a transition, and two
+API processes share one database.
+
+PostgreSQL only: the tests run their own cluster (initdb + pg_ctl from the machine's PostgreSQL
+binaries, in a temporary directory, on a free port) so that they can stop and start it, and
+real `projoffice serve` processes that they can kill.
+"""
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from app.db import build_engine
+from app.models import Event, Initiative, OrganizationKind, Role, Transition
+from app.schemas.organizations import OrganizationCreate
+from app.schemas.users import UserCreate
+from app.services import organizations, users
+from tests.factories import _HASH, PASSWORD, SYSTEM, access_headers
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PG_BINARIES = sorted(
+    Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+)
+INITIATIVES = "/api/v1/initiatives"
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(
+        not os.environ.get("TEST_DATABASE_URL"),
+        reason="fault tests stop, kill and share PostgreSQL; SQLite has no server to lose",
+    ),
+    pytest.mark.skipif(not PG_BINARIES, reason="no PostgreSQL server binaries (initdb) here"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Cluster:
+    """A PostgreSQL cluster of the test's own, run as `postgres` when the tests run as root
+    (initdb refuses root)."""
+
+    bindir: Path
+    directory: Path
+    port: int
+    user: str | None
+
+    @property
+    def data(self) -> Path:
+        return self.directory / "data"
+
+    def run(self, program: str, *args: str) -> None:
+        command = [str(self.bindir / program), *args]
+        if self.user:
+            command = ["runuser", "-u", self.user, "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        log = str(self.directory / "log")
+        self.run("pg_ctl", "-D", str(self.data), "-l", log, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    user = None
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres").pw_name
+        except KeyError:
+            pytest.skip("running as root and there is no `postgres` user to run initdb as")
+    directory = Path(tempfile.mkdtemp(prefix="projoffice-faults-"))
+    if user:
+        entry = pwd.getpwnam(user)
+        os.chown(directory, entry.pw_uid, entry.pw_gid)
+    cluster = Cluster(PG_BINARIES[-1].parent, directory, free_port(), user)
+    cluster.run("initdb", "-D", str(cluster.data), "-U", "postgres", "-A", "trust", "--no-sync")
+    with (cluster.data / "postgresql.auto.conf").open("a") as conf:
+        conf.write(
+            f"port = {cluster.port}\nunix_socket_directories = '{directory}'\n"
+            "listen_addresses = '127.0.0.1'\nfsync = off\nfull_page_writes = off\n"
+            "synchronous_commit = off\n"
+        )
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            cluster.stop("immediate")
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass
+class Api:
+    base: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def api_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PROJOFFICE_DATABASE_URL": database_url,
+        "PROJOFFICE_ENV": "test",
+        "PROJOFFICE_LOG_LEVEL": "WARNING",
+    }
+
+
+@contextlib.contextmanager
+def serve(database_url: str, tmp: Path, *, ready: str = "/health/ready") -> Iterator[Api]:
+    port = free_port()
+    log = tmp / f"api-{port}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(BIN / "projoffice"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=api_env(database_url),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    api = Api(f"http://127.0.0.1:{port}", process, log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(api.base + ready, timeout=10).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, f"the API is not ready:\n{log.read_text()}"
+            time.sleep(0.2)
+        yield api
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class World:
+    url: str
+    engine: Engine
+    author_headers: dict[str, str]
+    tmp: Path
+
+
+@pytest.fixture(scope="module")
+def world(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One database on the cluster, built by Alembic, with an organization and an author."""
+    name = f"projoffice_faults_{uuid.uuid4().hex[:8]}"
+    admin = build_engine(cluster.url())
+    with admin.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+            text(f'CREATE DATABASE "{name}"')
+        )
+    admin.dispose()
+    url = cluster.url(name)
+    subprocess.run(
+        [str(BIN / "projoffice"), "migrate"], env=api_env(url), check=True, capture_output=True
+    )
+    engine = build_engine(url)
+    with Session(engine) as session:
+        org = organizations.create_organization(
+            session,
+            actor=SYSTEM,
+            data=OrganizationCreate(
+                name="МБОУ «Средняя школа № 10»", short_name="СОШ 10", kind=OrganizationKind.school
+            ),
+        )
+        author = users.create_user(
+            session,
+            actor=SYSTEM,
+            data=UserCreate(
+                email="author@example.org",
+                full_name="Автор Замысла",
+                organization_id=org.id,
+                roles=[Role.participant],
+                password=PASSWORD,
+            ),
+            hashed_password=_HASH,
+        )
+        session.commit()
+    yield World(url, engine, access_headers(author.id), tmp_path_factory.mktemp("faults"))
+    engine.dispose()
+
+
+def initiative_body(title: str = "Смысловое чтение в начальной школе") -> dict[str, Any]:
+    return {"title": title, "education_level": "primary", "academic_year": "2025-2026"}
+
+
+def create_drafts(api: Api, world: World, count: int) -> list[str]:
+    ids = []
+    for i in range(count):
+        response = httpx.post(
+            api.base + INITIATIVES,
+            json=initiative_body(title=f"Замысел для проверки отказов {uuid.uuid4().hex[:6]} {i}"),
+            headers=world.author_headers,
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+def submit(api: Api, world: World, initiative_id: str, timeout: float = 30) -> httpx.Response:
+    return httpx.post(
+        f"{api.base}{INITIATIVES}/{initiative_id}/transitions",
+        json={"action": "submit"},
+        headers=world.author_headers,
+        timeout=timeout,
+    )
+
+
+def history(world: World, initiative_id: str) -> tuple[str, int, int]:
+    """The initiative's status and how many transitions and transition events it has."""
+    key = uuid.UUID(initiative_id)
+    with Session(world.engine) as session:
+        status = session.scalars(select(col(Initiative.status)).where(col(Initiative.id) == key))
+        transitions = session.scalar(
+            select(func.count()).where(col(Transition.initiative_id) == key)
+        )
+        logged = session.scalar(
+            select(func.count()).where(
+                col(Event.entity_id) == initiative_id,
+                col(Event.action) == "initiative.transitioned",
+            )
+        )
+        return str(status.one()), int(transitions or 0), int(logged or 0)
+
+
+def scalar(world: World, sql: str) -> Any:
+    # A connection (and transaction) of its own each time: within one transaction
+    # pg_stat_activity is a snapshot that never changes.
+    with world.engine.connect() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+def timed(call: Any) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def assert_database_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "database_unavailable"
+    assert response.headers["retry-after"]
+
+
+class TestDatabaseUnreachable:
+    def test_answers_503_while_down_and_recovers_by_itself(self, cluster, world):
+        with serve(world.url, world.tmp) as api:
+            me = f"{api.base}/api/v1/users/me"
+            assert httpx.get(me, headers=world.author_headers).status_code == 200
+            cluster.stop()
+            try:
+                for _ in range(3):  # the pool's dead connections do not pile up or hang
+                    ready, seconds = timed(
+                        lambda: httpx.get(api.base + "/health/ready", timeout=30)
+                    )
+                    assert ready.status_code == 503
+                    assert ready.json() == {"status": "unavailable", "database": "unreachable"}
+                    assert seconds < 3
+                    response, seconds = timed(
+                        lambda: httpx.get(me, headers=world.author_headers, timeout=30)
+                    )
+                    assert_database_unavailable(response)
+                    assert seconds < 3
+                    response = httpx.post(
+                        api.base + INITIATIVES,
+                        json=initiative_body(),
+                        headers=world.author_headers,
+                        timeout=30,
+                    )
+                    assert_database_unavailable(response)
+                assert httpx.get(api.base + "/health/live").status_code == 200
+            finally:
+                cluster.start()
+            deadline = time.monotonic() + 30
+            while httpx.get(api.base + "/health/ready", timeout=30).status_code != 200:
+                assert time.monotonic() < deadline, "the API did not see the database return"
+                time.sleep(0.2)
+            assert httpx.get(me, headers=world.author_headers).status_code == 200
+            assert create_drafts(api, world, 1)
+            assert "Traceback" not in api.log.read_text()
+
+    def test_a_silent_server_is_a_503_within_the_connect_timeout(self, world):
+        # Accepts connections and never answers: what a dropped network or a hung server
+        # looks like. Without a connect timeout every request would hang.
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(64)
+            url = f"postgresql://postgres@127.0.0.1:{silent.getsockname()[1]}/projoffice"
+            with serve(url, world.tmp, ready="/health/live") as api:
+                ready, seconds = timed(lambda: httpx.get(api.base + "/health/ready", timeout=60))
+                assert ready.status_code == 503
+                assert seconds < 10
+                response, seconds = timed(
+                    lambda: httpx.get(
+                        f"{api.base}/api/v1/users/me", headers=world.author_headers, timeout=60
+                    )
+                )
+                assert_database_unavailable(response)
+                assert seconds < 10
+
+
+class TestKilledMidTransition:
+    def test_the_transition_and_its_event_are_both_there_or_neither(self, world):
+        with serve(world.url, world.tmp) as api:
+            (initiative_id,) = create_drafts(api, world, 1)
+        assert history(world, initiative_id) == ("draft", 0, 0)
+
+        with serve(world.url, world.tmp) as api, world.engine.connect() as locker:
+            # The event log is locked against writes, so the transition waits inside its
+            # transaction after it has written the initiative (and maybe its transition row).
+            locker.execute(text("LOCK TABLE event IN SHARE MODE"))
+            pending = ThreadPoolExecutor(1).submit(submit, api, world, initiative_id, 60)
+            deadline = time.monotonic() + 30
+            while not scalar(
+                world,
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND backend_xid IS NOT NULL AND query ILIKE 'INSERT INTO event%'",
+            ):
+                assert time.monotonic() < deadline, "the transition never reached the log"
+                assert not pending.done(), pending.result().text
+                time.sleep(0.05)
+            api.process.send_signal(signal.SIGKILL)
+            api.process.wait(timeout=10)
+            locker.rollback()  # releases the lock: the orphaned transaction may go on now
+        with pytest.raises(httpx.HTTPError):
+            pending.result(timeout=30)
+
+        deadline = time.monotonic() + 30
+        while scalar(  # the orphaned backend finds its client gone and rolls back
+            world,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state <> 'idle'",
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert history(world, initiative_id) == ("draft", 0, 0)
+
+        with serve(world.url, world.tmp) as api:
+            response = submit(api, world, initiative_id)
+            assert response.status_code == 200, response.text
+        assert history(world, initiative_id) == ("submitted", 1, 1)
+
+
+class TestTwoProcesses:
+    def test_a_contested_transition_succeeds_exactly_once(self, world):
+        pairs = 16
+        with serve(world.url, world.tmp) as first, serve(world.url, world.tmp) as second:
+            ids = create_drafts(first, world, pairs)
+
+            def contest(initiative_id: str) -> list[int]:
+                barrier = threading.Barrier(2)
+
+                def one(api: Api) -> int:
+                    barrier.wait(timeout=30)
+                    return submit(api, world, initiative_id).status_code
+
+                with ThreadPoolExecutor(2) as pool:
+                    return sorted(pool.map(one, (first, second)))
+
+            outcomes = [contest(initiative_id) for initiative_id in ids]
+            for log in (first.log, second.log):
+                assert "Traceback" not in log.read_text()
+        assert outcomes == [[200, 409]] * pairs
+        assert [history(world, i) for i in ids] == [("submitted", 1, 1)] * pairs
