@@ -40,6 +40,11 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 
+## Throughput of the users list against a raw Starlette baseline, on SQLite and PostgreSQL
+## (needs `wrk`: apt-get install wrk). See bench/README.md.
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 ## Regenerate openapi/openapi.json from the app.
 openapi: $(VENV)/.installed
 	$(BIN)/projoffice export-openapi --output openapi/openapi.json

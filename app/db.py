@@ -1,9 +1,11 @@
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -52,17 +54,8 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    # An unreachable server (a dropped network, a hung host) must fail a request in seconds,
-    # as a 503, rather than hold it and its worker until the OS gives up; the URL may say
-    # otherwise (`?connect_timeout=`).
-    connect_args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 5}
     return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        connect_args=connect_args,
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
     )
 
 
@@ -81,19 +74,34 @@ def get_write_engine() -> Engine:
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def session_scope(request: Request) -> Iterator[Session]:
-    """One request = one transaction: commit when the handler returns, roll back on any error."""
-    engine = get_engine() if request.method in READ_METHODS else get_write_engine()
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-        except DomainError as exc:
-            if exc.keep_changes:
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        except BaseException:
+def _end(session: Session, error: BaseException | None) -> None:
+    with session:
+        if error is None or (isinstance(error, DomainError) and error.keep_changes):
+            session.commit()
+        else:
             session.rollback()
-            raise
-        session.commit()
+
+
+async def session_scope(request: Request) -> AsyncIterator[Session]:
+    """One request = one transaction: commit when the handler returns, roll back on any error.
+
+    Async, so that opening the session (no I/O) and ending a read cost no worker-thread hop
+    (bench/README.md): a read transaction holds no lock, so ending it never waits. Ending a
+    write may wait for a lock or a disk flush, so that runs in a worker thread."""
+    read = request.method in READ_METHODS
+    session = Session(get_engine() if read else get_write_engine(), expire_on_commit=False)
+    try:
+        yield session
+    except BaseException as error:
+        await _finish(session, error, read=read)
+        raise
+    await _finish(session, None, read=read)
+
+
+async def _finish(session: Session, error: BaseException | None, *, read: bool) -> None:
+    if read:
+        _end(session, error)
+        return
+    # Shielded: a cancelled request (client gone) still gets its transaction ended.
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_end, session, error)

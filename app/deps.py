@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
@@ -21,11 +22,19 @@ oauth2_scheme = OAuth2PasswordBearer(
     description="Войдите email и паролем (grant_type=password).",
 )
 
+# Dependencies that do no I/O are `async def`: FastAPI runs a sync one in a worker thread, and
+# under load each such hop costs more than the whole query of a list page (bench/README.md).
 SessionDep = Annotated[Session, Depends(session_scope, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_current_principal(
+async def current_settings() -> Settings:
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(current_settings)]
+
+
+async def get_current_principal(
     session: SessionDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
@@ -36,7 +45,11 @@ def get_current_principal(
         claims = decode_token(settings, token, expected_type="access")
     except InvalidToken as exc:
         raise Unauthorized("Токен недействителен или истёк", code="invalid_token") from exc
-    principal = principals.load_principal(session, claims.subject, claims.family_id)
+    # The token is checked on the event loop; the query runs in a worker thread, as all
+    # database work that may wait for a pooled connection must.
+    principal = await run_in_threadpool(
+        principals.load_principal, session, claims.subject, claims.family_id
+    )
     if principal is None:
         raise Unauthorized("Токен недействителен или истёк", code="invalid_token")
     return principal
@@ -61,7 +74,7 @@ def require(action: Action) -> Callable[[Principal], Principal]:
     return check
 
 
-def current_user(principal: CurrentPrincipal) -> Principal:
+async def current_user(principal: CurrentPrincipal) -> Principal:
     if not principal.is_user:
         raise Forbidden("Действие доступно только пользователям", code="users_only")
     return principal
