@@ -184,6 +184,7 @@ class TestCharterInForce:
 
     def test_invalid_date(self, client, participant):
         assert_problem(client.get(API, params={"as_of": "вчера"}, headers=participant.headers), 422)
+        assert_problem(client.get(API, params={"as_of": "0"}, headers=participant.headers), 422)
 
     def test_happy(self, client, observer, charter):
         body = client.get(API, headers=observer.headers).json()
@@ -245,6 +246,7 @@ class TestAdoptFirstVersion:
             "empty text": {**base, "sections": [{**SECTIONS[0], "text": "  "}]},
             "extra field": {**base, "sections": SECTIONS, "number": 7},
             "no summary": {"sections": SECTIONS, "effective_from": "2021-09-01"},
+            "timestamp date": {**base, "sections": SECTIONS, "effective_from": 1630454400},
         }
         for name, body in cases.items():
             with subtests.test(name):

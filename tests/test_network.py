@@ -103,6 +103,7 @@ class TestCreateEvent:
         cases = {
             "unknown kind": event_body(kind="party"),
             "naive time": event_body(held_at="2021-11-18T10:00:00"),
+            "timestamp": event_body(held_at=1637218800),
             "short title": event_body(title="Ок"),
             "extra field": event_body(created_by_id=str(uuid.uuid4())),
             "duplicate people": event_body(participant_ids=[str(teacher.id)] * 2),
@@ -192,6 +193,7 @@ class TestReadEvents:
         assert_problem(client.get(f"{API}/events/nope", headers=observer.headers), 422)
         assert_problem(client.get(f"{API}/events?kind=party", headers=observer.headers), 422)
         assert_problem(client.get(f"{API}/events?from=2021-13-01", headers=observer.headers), 422)
+        assert_problem(client.get(f"{API}/events?to=0", headers=observer.headers), 422)
 
     def test_get(self, client, observer, teacher):
         created = record(client, teacher)
@@ -348,6 +350,7 @@ class TestGraph:
 
     def test_invalid(self, client, observer):
         assert_problem(client.get(f"{API}/graph?from=вчера", headers=observer.headers), 422)
+        assert_problem(client.get(f"{API}/graph?to=0", headers=observer.headers), 422)
         assert_problem(
             client.get(f"{API}/graph?from=2022-01-02&to=2022-01-01", headers=observer.headers),
             422,

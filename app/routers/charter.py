@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
@@ -28,6 +27,7 @@ from app.schemas.charter import (
     VoteCast,
     VotePublic,
 )
+from app.schemas.common import IsoDate
 from app.security import Principal
 from app.services import charter
 
@@ -69,7 +69,7 @@ def get_charter(
     session: SessionDep,
     actor: Reader,
     as_of: Annotated[
-        date | None,
+        IsoDate | None,
         Query(description="Дата, на которую нужен текст устава; по умолчанию — сегодня"),
     ] = None,
 ) -> CharterVersionPublic:

@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -9,6 +8,7 @@ from app.errors import problem_responses
 from app.models import NetworkEventKind
 from app.pagination import DEFAULT_LIMIT, Page
 from app.policy import Action
+from app.schemas.common import IsoDate
 from app.schemas.network import (
     NetworkEventCreate,
     NetworkEventPublic,
@@ -23,8 +23,8 @@ router = APIRouter(prefix="/network", tags=["network"])
 
 Reader = Annotated[Principal, Depends(require(Action.network_read))]
 Writer = Annotated[Principal, Depends(require(Action.network_events_write))]
-DateFrom = Annotated[date | None, Query(alias="from", description="С этой даты включительно")]
-DateTo = Annotated[date | None, Query(alias="to", description="По эту дату включительно")]
+DateFrom = Annotated[IsoDate | None, Query(alias="from", description="С этой даты включительно")]
+DateTo = Annotated[IsoDate | None, Query(alias="to", description="По эту дату включительно")]
 
 
 @router.get("/events", summary="События сети", responses=problem_responses(401, 403, 422))

@@ -5,7 +5,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from app.models import AmendmentStatus, ChangeOp, VoteChoice
-from app.schemas.common import InputModel, OutputModel
+from app.schemas.common import InputModel, IsoDate, NotNull, OutputModel
 from app.services.charter_workflow import AmendmentAction
 
 # Version numbers are small; the bound keeps absurd ones out of SQL integer columns.
@@ -81,7 +81,7 @@ class CharterVersionCreate(InputModel):
     sections: Sections | None = Field(
         default=None, description="Только для самой первой версии устава"
     )
-    effective_from: date = Field(examples=["2021-09-01"])
+    effective_from: IsoDate = Field(examples=["2021-09-01"])
     summary: Summary = Field(examples=["Уточнены форматы встреч сети"])
 
     @model_validator(mode="after")
@@ -220,10 +220,10 @@ class AmendmentCreate(InputModel):
 class AmendmentUpdate(InputModel):
     """What the proposer may change while the amendment is a draft or under discussion."""
 
-    title: AmendmentTitle | None = None
-    base_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
-    changes: Changes | None = None
-    rationale: Rationale | None = None
+    title: Annotated[AmendmentTitle | None, NotNull] = None
+    base_version: Annotated[int | None, NotNull] = Field(default=None, ge=1, le=MAX_VERSION)
+    changes: Annotated[Changes | None, NotNull] = None
+    rationale: Annotated[Rationale | None, NotNull] = None
     version: int | None = Field(default=None, ge=1)
 
 

@@ -2,10 +2,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from app.models import NetworkEdgeKind, NetworkEventKind, NetworkNodeKind
-from app.schemas.common import InputModel, OutputModel
+from app.schemas.common import InputModel, IsoDateTime, NotNull, OutputModel
 
 EventTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
@@ -27,7 +27,7 @@ class NetworkEventCreate(InputModel):
     kind: NetworkEventKind = Field(examples=["seminar"])
     description: Description = ""
     location: Location | None = Field(default=None, examples=["МАОУ Гимназия, актовый зал"])
-    held_at: AwareDatetime = Field(examples=["2021-11-18T10:00:00+05:00"])
+    held_at: IsoDateTime = Field(examples=["2021-11-18T10:00:00+05:00"])
     organizer_id: uuid.UUID | None = Field(default=None, description="По умолчанию — вы")
     organizer_organization_id: uuid.UUID | None = Field(
         default=None, description="По умолчанию — организация организатора"
@@ -46,15 +46,15 @@ class NetworkEventCreate(InputModel):
 class NetworkEventUpdate(InputModel):
     """Omitted fields stay as they are; lists are replaced whole."""
 
-    title: EventTitle | None = None
-    kind: NetworkEventKind | None = None
-    description: Description | None = None
-    location: Location | None = None
-    held_at: AwareDatetime | None = None
-    organizer_id: uuid.UUID | None = None
+    title: Annotated[EventTitle | None, NotNull] = None
+    kind: Annotated[NetworkEventKind | None, NotNull] = None
+    description: Annotated[Description | None, NotNull] = None
+    location: Location | None = Field(default=None, description="null — место не указано")
+    held_at: Annotated[IsoDateTime | None, NotNull] = None
+    organizer_id: Annotated[uuid.UUID | None, NotNull] = None
     organizer_organization_id: uuid.UUID | None = None
-    organization_ids: Organizations | None = None
-    participant_ids: People | None = None
+    organization_ids: Annotated[Organizations | None, NotNull] = None
+    participant_ids: Annotated[People | None, NotNull] = None
     initiative_id: uuid.UUID | None = None
     version: int | None = Field(default=None, ge=1)
 
