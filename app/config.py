@@ -21,6 +21,21 @@ class Settings(BaseSettings):
     jwt_audience: str = "projoffice-api"
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=14, ge=1, le=365)
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per account (email) before it is locked"
+    )
+    login_max_failures_per_address: int = Field(
+        default=50,
+        ge=1,
+        description="Failed sign-ins per client address before it is locked (a school may share "
+        "one address)",
+    )
+    login_window_seconds: int = Field(
+        default=900, ge=1, description="Failures older than this stop counting"
+    )
+    login_lockout_seconds: int = Field(
+        default=900, ge=1, description="How long a locked account or address waits (429)"
+    )
     cors_origins: list[str] = []
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

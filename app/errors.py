@@ -228,9 +228,15 @@ def _internal_error(request: Request, exc: Exception) -> JSONResponse:
         status=500,
         code="internal_error",
         detail=f"Внутренняя ошибка сервера. Код запроса: {request_id}",
-        # Sent from outside the request guard, which would otherwise add the header.
-        headers={"X-Request-ID": request_id},
+        # Sent from outside the request guard, which would otherwise add these headers.
+        headers={**_guard_headers(request.url.path), "X-Request-ID": request_id},
     )
+
+
+def _guard_headers(path: str) -> dict[str, str]:
+    from app.middleware import security_headers  # the middleware imports this module
+
+    return {name.decode(): value.decode() for name, value in security_headers(path)}
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

@@ -126,7 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _register_problem_schema(app: FastAPI) -> None:
     """Errors are documented as `application/problem+json` only, which is what they are sent as
-    (FastAPI would also list `application/json` for a response model)."""
+    (FastAPI would also list `application/json` for a response model, and the route's own
+    media type, such as Markdown or CSV, for a route with another response class)."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -138,7 +139,8 @@ def _register_problem_schema(app: FastAPI) -> None:
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
                     if status.startswith(("4", "5")) and PROBLEM_MEDIA_TYPE in content:
-                        content.pop("application/json", None)
+                        for media in [m for m in content if m != PROBLEM_MEDIA_TYPE]:
+                            del content[media]
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -26,6 +26,12 @@ DOCS_HEADERS = [
 ]
 
 
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """What every response to `path` carries; the 500 handler, which Starlette runs outside
+    this middleware, adds them itself."""
+    return API_HEADERS if path.startswith("/api/") else DOCS_HEADERS
+
+
 class BodyTooLarge(HTTPException):
     """Raised from `receive` when a body without Content-Length outgrows the limit. An
     HTTPException, because FastAPI's body parsing turns any other error into a 400."""
@@ -61,7 +67,7 @@ class RequestGuard:
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
         scope["request_id"] = request_id
         path: str = scope["path"]
-        extra_headers = API_HEADERS if path.startswith("/api/") else DOCS_HEADERS
+        extra_headers = security_headers(path)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -1,6 +1,8 @@
 """POST /auth/token, /auth/refresh, /auth/logout, and every way a bearer token can be wrong."""
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -318,6 +320,62 @@ class TestBearerToken:
         response = client.get(ME, headers={"Authorization": value})
         assert response.status_code == 401
         assert response.json()["code"] in {"unauthorized", "invalid_token"}
+
+
+@pytest.fixture(scope="module")
+def rsa_pair() -> tuple[bytes, bytes]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+class TestAlgorithmConfusion:
+    """The server knows one HMAC secret; no asymmetric key or key hint in a token is trusted."""
+
+    def test_rs256_signed_by_someone_elses_key(self, client, participant, rsa_pair):
+        private, _ = rsa_pair
+        token = jwt.encode(claims(sub=str(participant.id)), private.decode(), algorithm="RS256")
+        assert_problem(client.get(ME, headers=bearer(token)), 401, "invalid_token")
+
+    def test_hs256_keyed_with_a_public_key_pem(self, client, participant, rsa_pair):
+        """The classic confusion: a verifier that takes "the key" for either family would check
+        this HMAC against the public key the attacker also knows."""
+        _, public = rsa_pair
+        header = _b64({"alg": "HS256", "typ": "JWT"})
+        payload = _b64(claims(sub=str(participant.id)))
+        signature = hmac.new(public, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        token = f"{header}.{payload}." + base64.urlsafe_b64encode(signature).decode().rstrip("=")
+        assert_problem(client.get(ME, headers=bearer(token)), 401, "invalid_token")
+
+    def test_rs256_with_its_own_key_embedded(self, client, participant, rsa_pair):
+        from jose import jwk
+
+        private, public = rsa_pair
+        embedded = jwk.construct(public.decode(), "RS256").to_dict()
+        token = jwt.encode(
+            claims(sub=str(participant.id)),
+            private.decode(),
+            algorithm="RS256",
+            headers={"jwk": embedded, "kid": "attacker"},
+        )
+        assert_problem(client.get(ME, headers=bearer(token)), 401, "invalid_token")
+
+    @pytest.mark.parametrize("kid", ["../../../../dev/null", "' OR 1=1 --", "0"])
+    def test_key_id_is_not_a_lookup(self, client, participant, kid):
+        token = jwt.encode(
+            claims(sub=str(participant.id)), "", algorithm="HS256", headers={"kid": kid}
+        )
+        assert_problem(client.get(ME, headers=bearer(token)), 401, "invalid_token")
 
 
 class TestDeactivatedUser:

@@ -36,3 +36,19 @@ class ServiceAccount(SQLModel, table=True):
         default=None, foreign_key="app_user.id", ondelete="SET NULL"
     )
     created_at: datetime = created_field()
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins of one account or one client address in the current window. In the
+    database, not in memory, so every API process counts the same failures."""
+
+    __tablename__ = "login_throttle"
+
+    # sha256 of "account:<email>" or "address:<ip>": a fixed-size key that does not keep the
+    # addresses people mistyped.
+    key: str = Field(primary_key=True, max_length=64)
+    failures: int = Field(default=0)
+    window_started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the row stops mattering (window and lockout both over): what a sweep deletes by.
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

@@ -1,6 +1,6 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Response, status
+from fastapi import APIRouter, Form, Request, Response, status
 
 from app.deps import SessionDep, SettingsDep
 from app.errors import InvalidInput, problem_responses
@@ -23,6 +23,7 @@ def _no_store(response: Response) -> None:
 def issue_token(
     session: SessionDep,
     settings: SettingsDep,
+    request: Request,
     response: Response,
     grant_type: Annotated[Literal["password", "client_credentials"], Form(description="Тип входа")],
     username: Annotated[str | None, Form(max_length=254, description="Email пользователя")] = None,
@@ -31,15 +32,25 @@ def issue_token(
     client_secret: Annotated[str | None, Form(max_length=128)] = None,
 ) -> TokenResponse:
     """OAuth2 token endpoint: `password` for people (email as username), `client_credentials`
-    for integrations. People also get a refresh token."""
+    for integrations. People also get a refresh token. Repeated failures for one account or
+    from one address lock them for a while: 429 with `Retry-After`."""
     _no_store(response)
+    address = request.client.host if request.client else None
     if grant_type == "password":
         if not username or not password:
             raise InvalidInput("Нужны username (email) и password", loc=["body", "username"])
-        return auth.login_password(session, settings, email=username, password=password)
+        return auth.login_password(
+            session, settings, email=username, password=password, client_address=address
+        )
     if not client_id or not client_secret:
         raise InvalidInput("Нужны client_id и client_secret", loc=["body", "client_id"])
-    return auth.login_client(session, settings, client_id=client_id, client_secret=client_secret)
+    return auth.login_client(
+        session,
+        settings,
+        client_id=client_id,
+        client_secret=client_secret,
+        client_address=address,
+    )
 
 
 @router.post(

@@ -184,7 +184,7 @@ def list_reviews(
 
 
 @reviews_router.get(
-    "/reviews/{review_id}", summary="Экспертиза", responses=problem_responses(401, 404, 422)
+    "/reviews/{review_id}", summary="Экспертиза", responses=problem_responses(401, 403, 404, 422)
 )
 def get_review(
     session: SessionDep, actor: CurrentUser, review_id: uuid.UUID, response: Response
@@ -197,7 +197,7 @@ def get_review(
 @reviews_router.post(
     "/reviews/{review_id}/accept",
     summary="Принять приглашение",
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def accept_review(
     session: SessionDep, actor: CurrentUser, review_id: uuid.UUID, data: ReviewAccept
@@ -209,7 +209,7 @@ def accept_review(
 @reviews_router.post(
     "/reviews/{review_id}/decline",
     summary="Отказаться",
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def decline_review(
     session: SessionDep, actor: CurrentUser, review_id: uuid.UUID, data: ReviewDecline
@@ -220,7 +220,7 @@ def decline_review(
 @reviews_router.put(
     "/reviews/{review_id}/conclusion",
     summary="Сохранить черновик заключения",
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def save_draft(
     session: SessionDep, actor: CurrentUser, review_id: uuid.UUID, data: ConclusionDraft
@@ -232,7 +232,7 @@ def save_draft(
 @reviews_router.post(
     "/reviews/{review_id}/submit",
     summary="Сдать заключение",
-    responses=problem_responses(401, 404, 409, 412, 422),
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
 )
 def submit_conclusion(
     session: SessionDep,
@@ -285,7 +285,7 @@ def list_experts(
 @experts_router.get(
     "/{user_id}/profile",
     summary="Профиль роста эксперта",
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 def expert_profile(session: SessionDep, actor: CurrentUser, user_id: uuid.UUID) -> ExpertProfile:
     """Positions held over time and when each was first reached; office roles and the expert."""

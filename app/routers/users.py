@@ -105,7 +105,7 @@ def create_user(
     return user
 
 
-@router.get("/{user_id}", summary="Пользователь", responses=problem_responses(401, 404, 422))
+@router.get("/{user_id}", summary="Пользователь", responses=problem_responses(401, 403, 404, 422))
 def get_user(
     session: SessionDep, me: CurrentUser, user_id: uuid.UUID, response: Response
 ) -> UserPublic:

@@ -18,7 +18,7 @@ from app.security import (
     decode_token,
     verify_password,
 )
-from app.services import events
+from app.services import events, login_throttle
 from app.services.principals import service_subject, user_subject
 
 BAD_CREDENTIALS = "Неверный email или пароль"
@@ -59,13 +59,25 @@ def _issue_pair(
 
 
 def login_password(
-    session: Session, settings: Settings, *, email: str, password: str
+    session: Session,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    client_address: str | None = None,
 ) -> TokenResponse:
-    user = session.scalars(select(User).where(col(User.email) == email.strip().lower())).first()
+    email = email.strip().lower()
+    # Counted per email whether or not anyone has it: a lock reveals nothing either.
+    standing = login_throttle.check(
+        session, keys=login_throttle.keys_for(account=email, address=client_address)
+    )
+    user = session.scalars(select(User).where(col(User.email) == email)).first()
     # The hash is checked even for an unknown or inactive user: every failure costs the same.
     valid = verify_password(password, user.hashed_password if user else None)
     if user is None or not valid or not user.is_active:
-        raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
+        login_throttle.record_failure(session, settings, keys=standing.keys)
+        raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials", keep_changes=True)
+    login_throttle.reset_account(session, standing)
     principal = Principal(id=user.id, kind="user", name=user.full_name)
     events.record(
         session, actor=principal, action="auth.login", entity_type="user", entity_id=user.id
@@ -74,14 +86,26 @@ def login_password(
 
 
 def login_client(
-    session: Session, settings: Settings, *, client_id: str, client_secret: str
+    session: Session,
+    settings: Settings,
+    *,
+    client_id: str,
+    client_secret: str,
+    client_address: str | None = None,
 ) -> TokenResponse:
+    standing = login_throttle.check(
+        session, keys=login_throttle.keys_for(account=f"client:{client_id}", address=client_address)
+    )
     account = session.scalars(
         select(ServiceAccount).where(col(ServiceAccount.client_id) == client_id)
     ).first()
     valid = verify_password(client_secret, account.hashed_secret if account else None)
     if account is None or not valid or not account.is_active:
-        raise Unauthorized("Неверный client_id или client_secret", code="invalid_client")
+        login_throttle.record_failure(session, settings, keys=standing.keys)
+        raise Unauthorized(
+            "Неверный client_id или client_secret", code="invalid_client", keep_changes=True
+        )
+    login_throttle.reset_account(session, standing)
     access, _ = create_token(
         settings,
         subject=service_subject(account.id),
