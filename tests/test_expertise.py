@@ -1,8 +1,12 @@
 """Expertise: criteria sets, assignments, conclusions, blind reading, summary and growth."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app.config import get_settings
 from app.models import Role
@@ -159,6 +163,25 @@ class TestCriteriaSets:
         assert r.status_code == 200
         assert r.json()["title"] == "Исправлено"
         assert len(r.json()["criteria"]) == 1
+
+    def test_simultaneous_creations_all_get_a_number(self, app, client, office_head):
+        """Numbers are max + 1; on PostgreSQL the racing inserts meet at the unique index."""
+        barrier = threading.Barrier(4)
+
+        def create(title: str) -> Any:
+            with TestClient(app) as own:
+                barrier.wait(timeout=30)
+                return own.post(
+                    "/api/v1/criteria-sets",
+                    headers=office_head.headers,
+                    json={"title": title, "criteria": CRITERIA},
+                )
+
+        with ThreadPoolExecutor(4) as pool:
+            responses = list(pool.map(create, [f"Редакция {n}" for n in range(4)]))
+        assert [r.status_code for r in responses] == [201] * 4, [r.text for r in responses]
+        numbers = sorted(r.json()["number"] for r in responses)
+        assert numbers == list(range(numbers[0], numbers[0] + 4))
 
     def test_unknown_set_is_404(self, client, office_head):
         r = client.get(

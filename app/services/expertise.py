@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.config import get_settings
@@ -60,6 +61,7 @@ from app.services.versioning import check_version
 
 OPEN = (ReviewStatus.invited, ReviewStatus.accepted)
 LADDER = list(ExpertPosition)
+_NUMBER_ATTEMPTS = 5
 POSITION_LABELS = {
     ExpertPosition.content_expert: "содержательный эксперт",
     ExpertPosition.methodologist: "системный эксперт-методолог",
@@ -142,13 +144,30 @@ def _add_criteria(session: Session, set_id: uuid.UUID, data: CriteriaSetCreate) 
     )
 
 
+def _add_numbered_criteria_set(session: Session, *, actor: Principal, title: str) -> CriteriaSet:
+    """Numbers are max + 1: two office members creating sets at the same moment pick the same
+    number and one insert hits the unique index. Nobody asked for that number, so the loser
+    takes the next one instead of answering 409."""
+    for _ in range(_NUMBER_ATTEMPTS):
+        number = (session.execute(select(func.max(CriteriaSet.number))).scalar() or 0) + 1
+        criteria_set = CriteriaSet(number=number, title=title, created_by_id=actor.id)
+        try:
+            with session.begin_nested():
+                session.add(criteria_set)
+        except IntegrityError:
+            continue
+        return criteria_set
+    raise Conflict(
+        "Наборы критериев сейчас создаются одновременно; повторите запрос",
+        code="criteria_set_number_conflict",
+    )
+
+
 def create_criteria_set(
     session: Session, *, actor: Principal, data: CriteriaSetCreate
 ) -> CriteriaSetOut:
-    number = (session.execute(select(func.max(CriteriaSet.number))).scalar() or 0) + 1
-    criteria_set = CriteriaSet(number=number, title=data.title, created_by_id=actor.id)
-    session.add(criteria_set)
-    session.flush()
+    criteria_set = _add_numbered_criteria_set(session, actor=actor, title=data.title)
+    number = criteria_set.number
     _add_criteria(session, criteria_set.id, data)
     if data.activate:
         _activate(session, criteria_set)
