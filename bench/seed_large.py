@@ -599,6 +599,16 @@ class Log:
             self.writer.add("event", heapq.heappop(heap)[2])
 
 
+# A step an office member may take from a status, for the load driver (most wanted first).
+OFFICE_STEP: dict[InitiativeStatus, tuple[LifecycleAction, str | None]] = {
+    S.submitted: (A.start_consultation, None),
+    S.in_progress: (A.suspend, "Пауза по просьбе команды"),
+    S.approved: (A.start, None),
+    S.suspended: (A.resume, None),
+    S.consultation: (A.send_to_expertise, None),
+    S.expertise: (A.request_revision, "Уточните измеримые результаты"),
+}
+
 # --- the plan of one initiative's life ----------------------------------------------------------
 
 # From each status: (action or None to stay there for good, weight, (min days, max days)).
@@ -694,6 +704,7 @@ class Generator:
         self.settings = get_settings()
         self.stats: Counter[str] = Counter()
         self.manifest_ids: dict[str, Any] = {}
+        self.transition_candidates: dict[InitiativeStatus, dict[str, Any]] = {}
 
     # -- organizations and people --
 
@@ -1113,15 +1124,16 @@ class Generator:
             ids["initiative_with_history"] = str(plan.id)
         if status == S.in_progress and len(ids.setdefault("in_progress_initiatives", [])) < 200:
             ids["in_progress_initiatives"].append(str(plan.id))
-        if status == S.submitted:
-            if len(ids.setdefault("submitted_initiatives", [])) < 200:
-                ids["submitted_initiatives"].append(str(plan.id))
-            ids["initiative_for_transition"] = {
+        if status == S.submitted and len(ids.setdefault("submitted_initiatives", [])) < 200:
+            ids["submitted_initiatives"].append(str(plan.id))
+        if status in OFFICE_STEP:
+            action, comment = OFFICE_STEP[status]
+            self.transition_candidates[status] = {
                 "id": str(plan.id),
                 "status": status.value,
                 "version": version,
-                "action": A.start_consultation.value,
-                "comment": None,
+                "action": action.value,
+                "comment": comment,
                 "actor_email": next(p for p in self.office if p.kind == "office").email,
             }
 
@@ -2051,7 +2063,14 @@ def seed(
         for role, kind in kinds.items()
     }
     emails = {e for es in logins.values() for e in es}
-    ids = {k: v for k, v in g.manifest_ids.items() if not k.startswith("_")}
+    # None only in tiny datasets that happen to have no such thing.
+    ids: dict[str, Any] = dict.fromkeys(
+        ("initiative_in_expertise", "consultation_with_sessions", "held_meeting")
+    )
+    ids.update({k: v for k, v in g.manifest_ids.items() if not k.startswith("_")})
+    ids["initiative_for_transition"] = next(
+        (g.transition_candidates[s] for s in OFFICE_STEP if s in g.transition_candidates), None
+    )
     ids["organization"] = str(g.people_list[5].organization_id)
     return {
         "database": make_url(url).render_as_string(hide_password=True),
