@@ -399,6 +399,36 @@ class TestAssignAndEdit:
         assert response.status_code == 200, response.text
         assert response.json()["initiative"]["id"] == initiative["id"]
 
+    @pytest.mark.parametrize("field", ["topic", "description", "consultant_ids"])
+    def test_explicit_null_is_422_and_changes_nothing(
+        self, client, active_track, office_member, field
+    ):
+        # `description` reached its NOT NULL column and answered 500 (found by fuzzing).
+        url = f"{API}/{active_track['id']}"
+        response = client.patch(url, headers=office_member.headers, json={field: None})
+        problem = assert_problem(response, 422, "null_not_allowed")
+        assert problem["errors"][0]["loc"] == ["body", field]
+        after = client.get(url, headers=office_member.headers).json()
+        assert after["version"] == active_track["version"]
+        assert after["description"] == active_track["description"]
+
+    def test_empty_values(self, client, active_track, consultant, office_member):
+        url = f"{API}/{active_track['id']}"
+        h = consultant.headers
+        assert_problem(client.patch(url, headers=h, json={"topic": ""}), 422)
+        assert_problem(
+            client.patch(url, headers=office_member.headers, json={"consultant_ids": []}), 422
+        )
+        # An empty description is a value; nullable fields clear with null.
+        response = client.patch(
+            url,
+            headers=h,
+            json={"description": "", "preferred_format": None, "initiative_id": None},
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["description"], body["preferred_format"]) == ("", None)
+
     def test_closed_track_is_not_edited(self, client, active_track, consultant):
         client.post(
             f"{API}/{active_track['id']}/close",
@@ -635,6 +665,21 @@ class TestSessions:
         count_queries.statements.clear()
         assert len(client.get(url, headers=consultant.headers).json()["items"]) == 4
         assert count_queries.count == one
+
+    @pytest.mark.parametrize(
+        "field", ["held_at", "format", "duration_minutes", "notes", "next_steps", "attendee_ids"]
+    )
+    def test_explicit_null_in_a_correction_is_422(self, client, active_track, consultant, field):
+        # `notes` and `next_steps` reached their NOT NULL columns and answered 500.
+        url = f"{API}/{active_track['id']}/sessions"
+        created = client.post(url, headers=consultant.headers, json=session_body()).json()
+        response = client.patch(
+            f"{url}/{created['id']}", headers=consultant.headers, json={field: None}
+        )
+        problem = assert_problem(response, 422, "null_not_allowed")
+        assert problem["errors"][0]["loc"] == ["body", field]
+        again = client.get(f"{url}/{created['id']}", headers=consultant.headers).json()
+        assert again == created
 
     def test_get_and_correct_a_session(self, client, active_track, consultant, teacher, admin):
         url = f"{API}/{active_track['id']}/sessions"

@@ -325,6 +325,26 @@ class TestUpdate:
             client.patch(url, headers=h, json={"cancellation_reason": "Без статуса"}), 422
         )
 
+    @pytest.mark.parametrize(
+        "field", ["scheduled_at", "format", "attendees", "status", "reflection"]
+    )
+    def test_explicit_null_is_422(self, client, meeting, office_member, field):
+        response = client.patch(
+            f"{API}/{meeting['id']}", headers=office_member.headers, json={field: None}
+        )
+        problem = assert_problem(response, 422, "null_not_allowed")
+        assert problem["errors"][0]["loc"] == ["body", field]
+
+    def test_null_clears_the_optional_fields(self, client, meeting, office_member):
+        response = client.patch(
+            f"{API}/{meeting['id']}",
+            headers=office_member.headers,
+            json={"title": None, "place": None, "online_url": None, "facilitator_id": None},
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["title"], body["place"]) == ("", None)
+
     def test_mark_held_with_attendance(self, client, meeting, office_member, participant, admin):
         response = client.patch(
             f"{API}/{meeting['id']}",
@@ -483,6 +503,22 @@ class TestAgenda:
             ),
             404,
         )
+
+    @pytest.mark.parametrize("field", ["kind", "title", "description", "position"])
+    def test_explicit_null_in_an_edit_is_422(self, client, meeting, office_member, field):
+        # `description` reached its NOT NULL column and answered 500.
+        item = add_item(client, office_member, meeting, description="Обсудить итоги")
+        url = f"{API}/{meeting['id']}/agenda-items/{item['id']}"
+        response = client.patch(url, headers=office_member.headers, json={field: None})
+        problem = assert_problem(response, 422, "null_not_allowed")
+        assert problem["errors"][0]["loc"] == ["body", field]
+        cleared = client.patch(
+            url,
+            headers=office_member.headers,
+            json={"presenter_id": None, "time_box_minutes": None, "initiative_id": None},
+        )
+        assert cleared.status_code == 200, cleared.text
+        assert cleared.json()["description"] == "Обсудить итоги"
 
     def test_ordering(self, client, meeting, office_member, initiative, author, admin):
         review = add_item(

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from app.models import ConsultationFormat, ConsultationOutcome, ConsultationStatus
-from app.schemas.common import InputModel, OutputModel
+from app.schemas.common import InputModel, NotNull, OutputModel
 from app.schemas.refs import InitiativeRef, PersonRef
 
 Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
@@ -47,11 +47,15 @@ class ConsultationUpdate(InputModel):
     the consultants edit the topic and link the initiative born from the idea. Omitted fields
     stay as they are."""
 
-    topic: Topic | None = None
-    description: LongText | None = None
-    preferred_format: ConsultationFormat | None = None
-    initiative_id: uuid.UUID | None = None
-    consultant_ids: ConsultantIds | None = Field(
+    topic: Annotated[Topic | None, NotNull] = None
+    description: Annotated[LongText | None, NotNull] = None
+    preferred_format: ConsultationFormat | None = Field(
+        default=None, description="null — формат не важен"
+    )
+    initiative_id: uuid.UUID | None = Field(
+        default=None, description="null — отвязать трек от инициативы"
+    )
+    consultant_ids: Annotated[ConsultantIds | None, NotNull] = Field(
         default=None, description="Члены проектного офиса или эксперты; заменяют прежний состав"
     )
     version: Version = None
@@ -114,12 +118,12 @@ class SessionCreate(InputModel):
 
 
 class SessionUpdate(InputModel):
-    held_at: AwareDatetime | None = None
-    format: ConsultationFormat | None = None
-    duration_minutes: int | None = Field(default=None, ge=5, le=600)
-    notes: LongText | None = None
-    next_steps: LongText | None = None
-    attendee_ids: PeopleIds | None = None
+    held_at: Annotated[AwareDatetime | None, NotNull] = None
+    format: Annotated[ConsultationFormat | None, NotNull] = None
+    duration_minutes: Annotated[int | None, NotNull] = Field(default=None, ge=5, le=600)
+    notes: Annotated[LongText | None, NotNull] = None
+    next_steps: Annotated[LongText | None, NotNull] = None
+    attendee_ids: Annotated[PeopleIds | None, NotNull] = None
     version: Version = None
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
 from app.models import AgendaItemKind, InitiativeStatus, MeetingFormat, MeetingStatus
-from app.schemas.common import InputModel, OutputModel
+from app.schemas.common import InputModel, NotNull, OutputModel
 from app.schemas.refs import InitiativeRef, PersonRef
 from app.services.lifecycle import LifecycleAction
 
@@ -81,16 +81,16 @@ class MeetingUpdate(InputModel):
     the reflection is written once the meeting is held. Omitted fields stay as they are;
     `attendees` replaces the whole list with its attendance marks."""
 
-    title: Title | None = None
-    scheduled_at: AwareDatetime | None = None
-    format: MeetingFormat | None = None
+    title: Title | None = Field(default=None, description="null — убрать название")
+    scheduled_at: Annotated[AwareDatetime | None, NotNull] = None
+    format: Annotated[MeetingFormat | None, NotNull] = None
     place: Place | None = None
     online_url: OnlineUrl | None = None
     facilitator_id: uuid.UUID | None = None
-    attendees: Attendees | None = None
-    status: MeetingStatus | None = Field(default=None, examples=["held"])
+    attendees: Annotated[Attendees | None, NotNull] = None
+    status: Annotated[MeetingStatus | None, NotNull] = Field(default=None, examples=["held"])
     cancellation_reason: Reason | None = None
-    reflection: ReflectionIn | None = None
+    reflection: Annotated[ReflectionIn | None, NotNull] = None
     version: Version = None
 
 
@@ -134,13 +134,13 @@ class AgendaItemCreate(InputModel):
 
 
 class AgendaItemUpdate(InputModel):
-    kind: AgendaItemKind | None = None
-    title: Title | None = None
-    description: LongText | None = None
+    kind: Annotated[AgendaItemKind | None, NotNull] = None
+    title: Annotated[Title | None, NotNull] = None
+    description: Annotated[LongText | None, NotNull] = None
     initiative_id: uuid.UUID | None = None
     presenter_id: uuid.UUID | None = None
     time_box_minutes: int | None = Field(default=None, ge=1, le=480)
-    position: int | None = Field(default=None, ge=1)
+    position: Annotated[int | None, NotNull] = Field(default=None, ge=1)
 
 
 class AgendaItemPublic(OutputModel):

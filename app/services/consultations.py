@@ -373,6 +373,19 @@ def request_consultation(
     return _public(session, track)
 
 
+# Edit fields whose columns are NOT NULL: an explicit null is bad input (422), never a 500.
+TRACK_NOT_NULL = ("topic", "description", "consultant_ids")
+SESSION_NOT_NULL = ("held_at", "format", "duration_minutes", "notes", "next_steps", "attendee_ids")
+
+
+def _reject_nulls(patch: dict[str, Any], fields: tuple[str, ...]) -> None:
+    for name in fields:
+        if name in patch and patch[name] is None:
+            raise InvalidInput(
+                "Поле не может быть null", loc=["body", name], code="null_not_allowed"
+            )
+
+
 def update_track(
     session: Session,
     *,
@@ -391,11 +404,9 @@ def update_track(
             code="not_track_party",
         )
     patch = data.model_dump(exclude_unset=True, exclude={"version"})
+    _reject_nulls(patch, TRACK_NOT_NULL)
     if "consultant_ids" in patch and not is_office:
         raise Forbidden("Консультантов назначает проектный офис", code="forbidden")
-    for name in ("topic", "consultant_ids"):
-        if name in patch and patch[name] is None:
-            raise InvalidInput("Поле не может быть null", loc=["body", name])
     check_version(track.version, if_match=if_match, body_version=data.version)
     _require_open(track)
     if patch.get("initiative_id") is not None:
@@ -702,9 +713,7 @@ def update_session(
     check_version(record.version, if_match=if_match, body_version=data.version)
     _require_open(track)
     patch = data.model_dump(exclude_unset=True, exclude={"version"})
-    for name in ("held_at", "format", "duration_minutes", "attendee_ids"):
-        if name in patch and patch[name] is None:
-            raise InvalidInput("Поле не может быть null", loc=["body", name])
+    _reject_nulls(patch, SESSION_NOT_NULL)
     if "held_at" in patch:
         _check_held_at(track, patch["held_at"])
     current = _one_session(session, record.id)

@@ -468,6 +468,20 @@ def _marks(attendees: list[dict[str, Any]]) -> set[tuple[str, bool | None]]:
     return {(a["user_id"], a["attended"]) for a in attendees}
 
 
+# Edit fields that refuse an explicit null (422), where the column is NOT NULL or null means
+# nothing; a null `title` clears it (the column keeps "").
+MEETING_NOT_NULL = ("scheduled_at", "format", "attendees", "status", "reflection")
+AGENDA_ITEM_NOT_NULL = ("kind", "title", "description", "position")
+
+
+def _reject_nulls(patch: dict[str, Any], fields: tuple[str, ...]) -> None:
+    for name in fields:
+        if name in patch and patch[name] is None:
+            raise InvalidInput(
+                "Поле не может быть null", loc=["body", name], code="null_not_allowed"
+            )
+
+
 def update_meeting(
     session: Session,
     *,
@@ -479,9 +493,7 @@ def update_meeting(
     meeting = _load(session, actor, meeting_id)
     check_version(meeting.version, if_match=if_match, body_version=data.version)
     patch = data.model_dump(exclude_unset=True, exclude={"version"})
-    for name in ("scheduled_at", "format", "attendees", "status", "reflection"):
-        if name in patch and patch[name] is None:
-            raise InvalidInput("Поле не может быть null", loc=["body", name])
+    _reject_nulls(patch, MEETING_NOT_NULL)
     _require_not_cancelled(meeting)
     scheduled_at = data.scheduled_at or meeting.scheduled_at
     if data.scheduled_at is not None:
@@ -674,9 +686,7 @@ def update_agenda_item(
     item = _agenda_item(session, meeting, item_id)
     _require_not_cancelled(meeting)
     patch = data.model_dump(exclude_unset=True)
-    for name in ("kind", "title", "position"):
-        if name in patch and patch[name] is None:
-            raise InvalidInput("Поле не может быть null", loc=["body", name])
+    _reject_nulls(patch, AGENDA_ITEM_NOT_NULL)
     if "initiative_id" in patch and patch["initiative_id"] != item.initiative_id:
         if _has_decisions(session, item.id):
             raise Conflict(
