@@ -269,6 +269,29 @@ class TestListAndGet:
         assert_problem(client.get(f"{API}/123", headers=h), 422)
         assert_problem(client.get(f"{API}/{uuid.uuid4()}", headers=h), 404)
 
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "date_from=0",
+            "date_to=1700000000",
+            "date_from=1.5",
+            "date_to=15.10.2025",
+            "date_from=2025-13-01",
+        ],
+    )
+    def test_dates_are_iso_only(self, client, office_member, query):
+        # A number used to be read as a Unix timestamp (`date_to=0` was 1970-01-01).
+        problem = assert_problem(client.get(f"{API}?{query}", headers=office_member.headers), 422)
+        assert problem["errors"][0]["loc"][0] == "query"
+
+    def test_timestamps_are_no_dates_in_bodies(self, client, meeting, office_member):
+        h = office_member.headers
+        assert_problem(client.post(API, headers=h, json={"scheduled_at": 1761130800}), 422)
+        assert_problem(
+            client.patch(f"{API}/{meeting['id']}", headers=h, json={"scheduled_at": 0}), 422
+        )
+        assert_problem(client.get(f"{API}/decisions?review_due_by=0", headers=h), 422)
+
     def test_detail_queries_do_not_grow(
         self, client, office_member, head, author, make_user, count_queries
     ):
@@ -616,6 +639,7 @@ class TestDecisions:
             422,
         )
         assert_problem(decide(client, office_member, held, item, review_on="2000-01-01"), 422)
+        assert_problem(decide(client, office_member, held, item, review_on=1893456000), 422)
 
     def test_planned_meeting(self, client, meeting, office_member):
         item = add_item(client, office_member, meeting)

@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -10,6 +9,7 @@ from app.errors import problem_responses
 from app.models import MeetingFormat, MeetingStatus
 from app.pagination import DEFAULT_LIMIT, Page
 from app.policy import Action
+from app.schemas.common import IsoDate
 from app.schemas.initiatives import AcademicYear
 from app.schemas.meetings import (
     AgendaItemCreate,
@@ -83,8 +83,10 @@ def list_meetings(
     initiative_id: Annotated[
         uuid.UUID | None, Query(description="Заседания, где инициатива была в повестке")
     ] = None,
-    date_from: Annotated[date | None, Query(description="С этой даты (местное время)")] = None,
-    date_to: Annotated[date | None, Query(description="По эту дату включительно")] = None,
+    date_from: Annotated[
+        IsoDate | None, Query(description="С этой даты (местное время), ГГГГ-ММ-ДД")
+    ] = None,
+    date_to: Annotated[IsoDate | None, Query(description="По эту дату включительно")] = None,
     q: SearchQuery = None,
     sort: Annotated[
         MeetingSort, Query(description="По дате заседания; `-` — поздние сначала")
@@ -139,7 +141,8 @@ def search_decisions(
     initiative_id: uuid.UUID | None = None,
     action: LifecycleAction | None = None,
     review_due_by: Annotated[
-        date | None, Query(description="Решения, к которым пора вернуться (review_on ≤ даты)")
+        IsoDate | None,
+        Query(description="Решения, к которым пора вернуться (review_on ≤ даты)"),
     ] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,

@@ -2,10 +2,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from app.models import AgendaItemKind, InitiativeStatus, MeetingFormat, MeetingStatus
-from app.schemas.common import InputModel, NotNull, OutputModel
+from app.schemas.common import InputModel, IsoDate, IsoDateTime, NotNull, OutputModel
 from app.schemas.refs import InitiativeRef, PersonRef
 from app.services.lifecycle import LifecycleAction
 
@@ -68,7 +68,7 @@ class Reflection(OutputModel):
 
 class MeetingCreate(InputModel):
     title: Title | None = Field(default=None, examples=["Рефлексивная сессия по замыслам"])
-    scheduled_at: AwareDatetime = Field(examples=["2026-10-22T15:00:00+05:00"])
+    scheduled_at: IsoDateTime = Field(examples=["2026-10-22T15:00:00+05:00"])
     format: MeetingFormat = Field(default=MeetingFormat.formal_session, examples=["open_space"])
     place: Place | None = Field(default=None, examples=["МБУ ЦРО, актовый зал"])
     online_url: OnlineUrl | None = Field(default=None, examples=["https://meet.example.org/po"])
@@ -82,7 +82,7 @@ class MeetingUpdate(InputModel):
     `attendees` replaces the whole list with its attendance marks."""
 
     title: Title | None = Field(default=None, description="null — убрать название")
-    scheduled_at: Annotated[AwareDatetime | None, NotNull] = None
+    scheduled_at: Annotated[IsoDateTime | None, NotNull] = None
     format: Annotated[MeetingFormat | None, NotNull] = None
     place: Place | None = None
     online_url: OnlineUrl | None = None
@@ -167,7 +167,7 @@ class DecisionCreate(InputModel):
     votes_for: Votes = None
     votes_against: Votes = None
     votes_abstain: Votes = None
-    review_on: date | None = Field(
+    review_on: IsoDate | None = Field(
         default=None, description="Когда офис вернётся к вопросу", examples=["2026-12-15"]
     )
     initiative_version: Version = Field(
