@@ -194,16 +194,26 @@ def _path_pattern(template: str) -> re.Pattern[str]:
     return compile_path(template)[0]
 
 
+def _literal_segments(template: str) -> int:
+    return sum(1 for part in template.split("/") if part and not part.startswith("{"))
+
+
 def _allowed_methods(request: Request) -> str | None:
     """Every method the path answers, from the documented operations: Starlette's 405 names
-    only the methods of the first route whose path matched."""
+    only the methods of the first route whose path matched. The most specific templates name
+    the resource: `/meetings/decisions` is not the meeting `{meeting_id}` = "decisions", so its
+    Allow is GET, not GET and PATCH."""
     paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
     path = request.scope["path"]
+    matching = [template for template in paths if _path_pattern(template).match(path)]
+    if not matching:
+        return None
+    specific = max(_literal_segments(template) for template in matching)
     methods = {
         method.upper()
-        for template, operations in paths.items()
-        if _path_pattern(template).match(path)
-        for method in operations
+        for template in matching
+        if _literal_segments(template) == specific
+        for method in paths[template]
         if method in HTTP_METHODS
     }
     return ", ".join(sorted(methods)) if methods else None
@@ -313,6 +323,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
+        if any(e["loc"][:1] == ["path"] for e in errors):
+            # PATCH /meetings/decisions was routed to /meetings/{meeting_id} and failed on the
+            # id; the resource the path names does not answer PATCH at all.
+            allowed = _allowed_methods(request)
+            if allowed and request.method not in allowed.split(", "):
+                return problem_response(
+                    request,
+                    status=405,
+                    code=_STATUS_CODES[405],
+                    detail=_title(405),
+                    headers={"Allow": allowed},
+                )
         first = errors[0] if errors else None
         detail = "Некорректный запрос"
         if first:

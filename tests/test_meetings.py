@@ -1123,3 +1123,39 @@ class TestEveryEndpoint:
         assert_problem(
             client.get(f"{API}/decisions?review_due_by=soon", headers=office_member.headers), 422
         )
+
+
+class TestMethodNotAllowed:
+    """405 names, in `Allow`, exactly the documented methods of the resource the path names."""
+
+    PATHS: ClassVar = {
+        "": "/api/v1/meetings",
+        "/decisions": "/api/v1/meetings/decisions",
+        "/{m}": "/api/v1/meetings/{meeting_id}",
+        "/{m}/agenda-items": "/api/v1/meetings/{meeting_id}/agenda-items",
+        "/{m}/agenda-items/{i}": "/api/v1/meetings/{meeting_id}/agenda-items/{item_id}",
+        "/{m}/decisions": "/api/v1/meetings/{meeting_id}/decisions",
+        "/{m}/minutes": "/api/v1/meetings/{meeting_id}/minutes",
+    }
+    METHODS: ClassVar = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+    @pytest.mark.parametrize("path", list(PATHS))
+    def test_allow_lists_the_documented_methods(self, app, client, held, office_member, path):
+        item = add_item(client, office_member, held)
+        url = API + path.format(m=held["id"], i=item["id"])
+        documented = {m.upper() for m in app.openapi()["paths"][self.PATHS[path]]}
+        for method in sorted(set(self.METHODS) - documented):
+            response = client.request(method, url, headers=office_member.headers)
+            assert_problem(response, 405, "method_not_allowed")
+            assert set(response.headers["allow"].split(", ")) == documented, (method, url)
+
+    def test_decisions_is_not_a_meeting_id(self, client, office_member):
+        # PATCH /meetings/decisions was routed to /meetings/{meeting_id} and answered 422 about
+        # the id, while OPTIONS named PATCH among the methods of /meetings/decisions.
+        url = f"{API}/decisions"
+        for method in ("OPTIONS", "PATCH", "DELETE"):
+            response = client.request(method, url, headers=office_member.headers, json={})
+            assert_problem(response, 405, "method_not_allowed")
+            assert response.headers["allow"] == "GET"
+        # A malformed meeting id is still a 422 where the method exists.
+        assert_problem(client.patch(f"{API}/nope", headers=office_member.headers, json={}), 422)
