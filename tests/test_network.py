@@ -361,6 +361,52 @@ class TestGraph:
         body = client.get(f"{API}/graph", headers=observer.headers).json()
         assert body["nodes"] == []
         assert body["edges"] == []
+        assert (body["truncated"], body["total_nodes"], body["total_edges"]) == (False, 0, 0)
+
+    def test_bounded_to_the_strongest_edges(self, client, observer, make_user):
+        # It used to return every person and organization linked in the period, whatever
+        # their number: tens of megabytes on a city's network.
+        a, b, c, d = (make_user(Role.participant, full_name=f"Участник {n}") for n in "АБВГ")
+        record(client, a, participant_ids=[str(b.id), str(c.id), str(d.id)])
+        record(client, a, participant_ids=[str(b.id)])
+        record(client, c, participant_ids=[str(d.id)], held_at="2021-12-01T10:00:00+05:00")
+        url = f"{API}/graph"
+        full = client.get(url, headers=observer.headers).json()
+        assert (full["truncated"], full["total_nodes"], full["total_edges"]) == (False, 4, 6)
+        assert len(full["edges"]) == 6
+
+        cut = client.get(url, params={"max_edges": 2}, headers=observer.headers).json()
+        assert cut["truncated"] is True
+        assert (cut["total_nodes"], cut["total_edges"]) == (4, 6)
+        pairs = {frozenset((e["source"], e["target"])): e["weight"] for e in cut["edges"]}
+        # The two heaviest links (weight 2 each), and only the people at their ends.
+        assert pairs == {
+            frozenset((str(a.id), str(b.id))): 2,
+            frozenset((str(c.id), str(d.id))): 2,
+        }
+        assert {n["id"] for n in cut["nodes"]} == {str(p.id) for p in (a, b, c, d)}
+        # Degrees count every link, not only the ones returned.
+        assert {n["degree"] for n in cut["nodes"]} == {3}
+
+        one = client.get(url, params={"max_edges": 1}, headers=observer.headers).json()
+        assert len(one["edges"]) == 1
+        assert len(one["nodes"]) == 2
+        assert one["edges"][0]["weight"] == 2
+        # The same cut every time (ties by ids).
+        assert client.get(url, params={"max_edges": 1}, headers=observer.headers).json() == one
+
+    def test_cap_is_validated_and_documented(self, app, client, observer):
+        for bad in ("0", "5001", "-1", "все"):
+            assert_problem(
+                client.get(f"{API}/graph", params={"max_edges": bad}, headers=observer.headers),
+                422,
+            )
+        (param,) = [
+            p
+            for p in app.openapi()["paths"]["/api/v1/network/graph"]["get"]["parameters"]
+            if p["name"] == "max_edges"
+        ]
+        assert (param["schema"]["default"], param["schema"]["maximum"]) == (1000, 5000)
 
     def test_events_teams_and_affiliation(
         self, client, observer, teacher, colleague, make_user, gymnasium, school, make_org

@@ -116,12 +116,31 @@ def update_event(
 
 @router.get("/graph", summary="Граф связей сети", responses=problem_responses(401, 403, 422))
 def get_graph(
-    session: SessionDep, actor: Reader, date_from: DateFrom = None, date_to: DateTo = None
+    session: SessionDep,
+    actor: Reader,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    max_edges: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=network.GRAPH_MAX_EDGES,
+            description="Сколько самых сильных связей вернуть: по умолчанию "
+            f"{network.GRAPH_DEFAULT_EDGES}, не больше {network.GRAPH_MAX_EDGES}",
+        ),
+    ] = network.GRAPH_DEFAULT_EDGES,
 ) -> NetworkGraph:
     """People and organizations as nodes; weighted edges for taking part in the same events,
     working in one initiative team, consultations held (for those who see all consultations), an
     expert's conclusion on an author's initiative (with blind reviews only for those who see
     experts' names), and a person's organization. Each edge
     carries its weight per kind, for a frontend to draw and filter; `edge_kinds` says which
-    kinds the caller's graph includes."""
-    return network.graph(session, actor=actor, date_from=date_from, date_to=date_to)
+    kinds the caller's graph includes.
+
+    The response is bounded: only the `max_edges` heaviest edges (ties by ids) and the nodes at
+    their ends are returned; `truncated` is true when the period has more, with
+    `total_edges` and `total_nodes` of the whole graph. A node's `degree` and `strength` count
+    all its links. Narrow the period (`from`, `to`) to see the rest."""
+    return network.graph(
+        session, actor=actor, date_from=date_from, date_to=date_to, max_edges=max_edges
+    )

@@ -116,5 +116,10 @@ class NetworkGraph(OutputModel):
     period_from: date | None
     period_to: date | None
     edge_kinds: list[NetworkEdgeKind] = Field(description="Виды связей, учтённые в графе")
-    nodes: list[GraphNode]
-    edges: list[GraphEdge]
+    nodes: list[GraphNode] = Field(description="Концы возвращённых связей")
+    edges: list[GraphEdge] = Field(
+        description="Самые сильные связи, не больше `max_edges`, по (source, target)"
+    )
+    truncated: bool = Field(description="Возвращены не все связи периода: их больше `max_edges`")
+    total_nodes: int = Field(description="Сколько узлов в полном графе периода")
+    total_edges: int = Field(description="Сколько связей в полном графе периода")

@@ -647,11 +647,33 @@ def _period(date_from: date | None, date_to: date | None) -> Period:
     )
 
 
+GRAPH_DEFAULT_EDGES = 1000
+GRAPH_MAX_EDGES = 5000
+
+
+def _strongest(
+    weights: dict[tuple[uuid.UUID, uuid.UUID], dict[NetworkEdgeKind, int]], limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """The `limit` heaviest pairs (ties by the ids, so a cut is stable), in (source, target)
+    order."""
+    ranked = sorted(
+        weights, key=lambda pair: (-sum(weights[pair].values()), str(pair[0]), str(pair[1]))
+    )
+    return sorted(ranked[:limit], key=lambda pair: (str(pair[0]), str(pair[1])))
+
+
 def graph(
-    session: Session, *, actor: Principal, date_from: date | None, date_to: date | None
+    session: Session,
+    *,
+    actor: Principal,
+    date_from: date | None,
+    date_to: date | None,
+    max_edges: int = GRAPH_DEFAULT_EDGES,
 ) -> NetworkGraph:
     """Nodes are people and organizations with at least one link in the period; a person is
-    also linked to their organization (`affiliation`). A constant number of queries."""
+    also linked to their organization (`affiliation`). Only the `max_edges` strongest edges and
+    their ends are returned (`truncated` says so); degrees and strengths count every link. A
+    constant number of queries."""
     period = _period(date_from, date_to)
     weights: dict[tuple[uuid.UUID, uuid.UUID], dict[NetworkEdgeKind, int]] = {}
     kinds: dict[uuid.UUID, NetworkNodeKind] = {}
@@ -689,7 +711,19 @@ def graph(
             weights.setdefault(pair, {})[NetworkEdgeKind.affiliation] = 1
     if person_rows:
         used.append(NetworkEdgeKind.affiliation)
-    org_ids = [i for i, k in kinds.items() if k is ORGANIZATION]
+    degree: dict[uuid.UUID, int] = {}
+    strength: dict[uuid.UUID, int] = {}
+    for (a, b), by_kind in weights.items():
+        for node in (a, b):
+            degree[node] = degree.get(node, 0) + 1
+            strength[node] = strength.get(node, 0) + sum(by_kind.values())
+    kept = _strongest(weights, max_edges)
+    edges = [
+        GraphEdge(source=a, target=b, weight=sum(weights[a, b].values()), by_kind=weights[a, b])
+        for a, b in kept
+    ]
+    shown = {node for pair in kept for node in pair}
+    org_ids = [i for i in shown if kinds[i] is ORGANIZATION]
     org_labels = dict(
         session.execute(
             select(col(Organization.id), col(Organization.short_name)).where(
@@ -699,17 +733,6 @@ def graph(
         if org_ids
         else []
     )
-    degree: dict[uuid.UUID, int] = {}
-    strength: dict[uuid.UUID, int] = {}
-    edges = []
-    for (a, b), by_kind in sorted(
-        weights.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))
-    ):
-        weight = sum(by_kind.values())
-        edges.append(GraphEdge(source=a, target=b, weight=weight, by_kind=by_kind))
-        for node in (a, b):
-            degree[node] = degree.get(node, 0) + 1
-            strength[node] = strength.get(node, 0) + weight
     nodes = [
         GraphNode(
             id=r[0],
@@ -720,6 +743,7 @@ def graph(
             strength=strength.get(r[0], 0),
         )
         for r in sorted(person_rows, key=lambda r: (r[1], str(r[0])))
+        if r[0] in shown
     ]
     nodes += [
         GraphNode(
@@ -733,5 +757,12 @@ def graph(
         for org_id, label in sorted(org_labels.items(), key=lambda item: (item[1], str(item[0])))
     ]
     return NetworkGraph(
-        period_from=date_from, period_to=date_to, edge_kinds=used, nodes=nodes, edges=edges
+        period_from=date_from,
+        period_to=date_to,
+        edge_kinds=used,
+        nodes=nodes,
+        edges=edges,
+        truncated=len(kept) < len(weights),
+        total_nodes=len(kinds),
+        total_edges=len(weights),
     )
