@@ -480,6 +480,64 @@ class TestRead:
                     assert response.status_code == 200, (person.roles, response.text)
                     assert response.json()["status"] == status.value
 
+    def test_withdrawn_before_submission_stays_private(
+        self,
+        client,
+        author,
+        teammate,
+        admin,
+        office_head,
+        office_member,
+        participant,
+        observer,
+        service_headers,
+    ):
+        # A draft withdrawn before it was ever submitted became visible to every user.
+        def withdraw(created: dict[str, Any], *actions: str) -> None:
+            for action in (*actions, "withdraw"):
+                response = client.post(
+                    f"{API}/{created['id']}/transitions",
+                    json={"action": action},
+                    headers=author.headers,
+                )
+                assert response.status_code == 200, response.text
+
+        never = create_initiative(
+            client, author, title="Отозванный черновик", team=[{"user_id": str(teammate.id)}]
+        )
+        withdraw(never)
+        once = create_initiative(client, author, title="Отозванная поданная")
+        withdraw(once, "submit")
+        url = f"{API}/{never['id']}"
+        for person in (author, teammate, admin):
+            response = client.get(url, headers=person.headers)
+            assert response.status_code == 200, response.text
+            assert response.json()["status"] == "withdrawn"
+        machine = service_headers("initiatives:read")
+        for headers in (
+            office_head.headers,
+            office_member.headers,
+            participant.headers,
+            observer.headers,
+            machine,
+        ):
+            for path in ("", "/transitions", "/actions"):
+                assert_problem(client.get(url + path, headers=headers), 404, "initiative_not_found")
+            assert client.get(f"{API}/{once['id']}", headers=headers).status_code == 200
+            # Lists, filters and search show the one that was submitted, never the draft.
+            for params in (
+                {},
+                {"status": "withdrawn"},
+                {"q": "Отозван"},
+                {"author_id": str(author.id)},
+            ):
+                listed = client.get(API, params=params, headers=headers).json()["items"]
+                assert ids(listed) == [once["id"]], params
+        assert set(ids(client.get(API, headers=teammate.headers).json()["items"])) == {
+            never["id"],
+            once["id"],
+        }
+
     def test_constant_queries_whatever_the_team_size(
         self, client, author, make_user, count_queries
     ):

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete
@@ -40,7 +40,14 @@ from app.schemas.initiatives import (
 )
 from app.security import Principal
 from app.services import events, organizations
-from app.services.lifecycle import STEPS, Party, failed_guards, parties_of, steps_from
+from app.services.lifecycle import (
+    STEPS,
+    LifecycleAction,
+    Party,
+    failed_guards,
+    parties_of,
+    steps_from,
+)
 from app.services.versioning import check_version
 from app.text import LIKE_ESCAPE, contains_pattern, search_text
 
@@ -118,15 +125,28 @@ def _team_of(user_id: uuid.UUID) -> Select[Any]:
     )
 
 
+def _open_to_readers() -> ColumnElement[bool]:
+    """Past the draft. A draft withdrawn before it was ever submitted stays as private as the
+    draft was: its withdrawal is the one step that left `draft` other than `submit`."""
+    withdrawn_as_draft = exists().where(
+        col(Transition.initiative_id) == col(Initiative.id),
+        col(Transition.action) == LifecycleAction.withdraw.value,
+        col(Transition.from_status) == InitiativeStatus.draft,
+    )
+    return or_(
+        col(Initiative.status).not_in([InitiativeStatus.draft, InitiativeStatus.withdrawn]),
+        and_(col(Initiative.status) == InitiativeStatus.withdrawn, ~withdrawn_as_draft),
+    )
+
+
 def _visible(actor: Principal) -> ColumnElement[bool]:
     """Drafts belong to their author, team and admins; everything else is open to readers."""
     if actor.has_role(Role.admin):
         return col(Initiative.id).is_not(None)
-    not_draft = col(Initiative.status) != InitiativeStatus.draft
     if not actor.is_user:
-        return not_draft
+        return _open_to_readers()
     return or_(
-        not_draft,
+        _open_to_readers(),
         col(Initiative.author_id) == actor.id,
         col(Initiative.id).in_(_team_of(actor.id)),
     )
