@@ -11,11 +11,12 @@ from sqlalchemy.engine import Engine
 
 from app.config import get_settings
 from app.models import InitiativeCodeCounter
-from app.services.lifecycle import STEPS, LifecycleAction
+from app.services.lifecycle import STEPS, LifecycleAction, Party
 from bench.seed_large import seed
 from tests.conftest import DATABASE_URL
 
 API = "/api/v1"
+OFFICE_PARTIES = {Party.office_member, Party.office_head}
 
 
 def _login(client: TestClient, email: str, password: str) -> dict[str, str]:
@@ -84,9 +85,16 @@ def test_tiny_dataset_keeps_the_services_rules(client: TestClient, engine: Engin
     min_conclusions = get_settings().min_conclusions
     for item in initiatives:
         history = _all(client, f"/initiatives/{item['id']}/transitions", admin)
+        team = client.get(f"{API}/initiatives/{item['id']}", headers=admin).json()["team"]
+        leads = {m["user_id"] for m in team if m["role"] == "lead"}
+        insiders = {item["author_id"]} | {m["user_id"] for m in team}
         status, review_round = "draft", 1
         for step in history:
             rule = STEPS[LifecycleAction(step["action"])]
+            if rule.parties.isdisjoint(OFFICE_PARTIES):
+                assert step["actor_id"] in {item["author_id"]} | leads
+            else:  # the office never decides about its own people's initiatives
+                assert step["actor_id"] not in insiders
             assert step["from_status"] == status
             assert status in rule.sources
             assert step["to_status"] == rule.target
