@@ -10,7 +10,7 @@ import dataclasses
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -149,7 +149,10 @@ class TestMetaLifecycle:
                 "target": step.target.value,
                 "parties": [p.value for p in Party if p in step.parties],
                 "requires_comment": step.requires_comment,
-                "guards": [{"code": g.code, "description": g.description} for g in step.guards],
+                "guards": [
+                    {"code": g.code, "description": g.description, "status": g.status}
+                    for g in step.guards
+                ],
                 "effects": list(step.effect_descriptions),
             }
 
@@ -713,14 +716,16 @@ class TestGuards:
     def test_a_failing_guard_blocks_and_says_why(self, client, cast, lifted_guards, monkeypatch):
         calls = []
 
-        def not_yet(session: Any, initiative: Any) -> str | None:
+        def not_yet(session: Any, initiative: Any, actor: Any) -> str | None:
             calls.append(initiative.id)
             return None if initiative.goal == "готово" else "Цель ещё не согласована"
 
         add_guard(monkeypatch, A.start, GuardSpec("goal_agreed", "Цель согласована", not_yet))
         table = client.get("/api/v1/meta/lifecycle").json()
         start = next(a for a in table["actions"] if a["action"] == "start")
-        assert start["guards"] == [{"code": "goal_agreed", "description": "Цель согласована"}]
+        assert start["guards"] == [
+            {"code": "goal_agreed", "description": "Цель согласована", "status": 409}
+        ]
 
         initiative = new_initiative(client, cast)
         set_status(initiative["id"], S.approved)
@@ -785,6 +790,92 @@ class TestGuards:
 # --- concurrency ------------------------------------------------------------------------------
 
 
+class TestConflictOfInterest:
+    """The office does not decide about its own people's initiatives: an author or a team
+    member holding an office role may not take office steps on it (the head could approve their
+    own project)."""
+
+    OFFICE_STEPS: ClassVar = {
+        S.submitted: ["start_consultation", "send_to_expertise", "request_revision", "reject"],
+        S.expertise: ["approve", "reject", "request_revision"],
+        S.approved: ["start"],
+        S.in_progress: ["suspend", "complete", "cancel"],
+        S.suspended: ["resume"],
+        S.completed: ["close"],
+    }
+
+    @pytest.fixture
+    def insiders(self, make_user, make_org):
+        org = make_org()
+        return {
+            "head_author": make_user(Role.office_head, Role.office_member, organization_id=org),
+            "member_in_team": make_user(Role.office_member, organization_id=org),
+            "head_in_team": make_user(Role.office_head, organization_id=org),
+        }
+
+    @pytest.fixture
+    def own(self, client, insiders):
+        return create_initiative(
+            client,
+            insiders["head_author"],
+            team=[
+                {"user_id": str(insiders["member_in_team"].id), "role": "member"},
+                {"user_id": str(insiders["head_in_team"].id), "role": "mentor"},
+            ],
+        )
+
+    def test_insiders_may_not_take_office_steps(self, client, insiders, own, cast, subtests):
+        for state, actions in self.OFFICE_STEPS.items():
+            set_status(own["id"], state)
+            for who, person in insiders.items():
+                listed = {
+                    a["action"]: a
+                    for a in client.get(f"{API}/{own['id']}/actions", headers=person.headers).json()
+                }
+                for action in actions:
+                    if action not in listed:  # not this person's role (approve is the head's)
+                        continue
+                    with subtests.test(state=state.value, who=who, action=action):
+                        offered = listed[action]
+                        assert offered["allowed"] is False
+                        assert offered["blocked_by"][0]["guard"] == "no_conflict_of_interest"
+                        assert "Конфликт интересов" in offered["blocked_by"][0]["reason"]
+                        body = assert_problem(
+                            act(client, person, own, action, "Своё решение"),
+                            403,
+                            "conflict_of_interest",
+                        )
+                        assert "Конфликт интересов" in body["detail"]
+                        assert body["extra"]["action"] == action
+                        assert body["extra"]["blocked_by"][0]["guard"] == (
+                            "no_conflict_of_interest"
+                        )
+        assert history(client, cast["admin"], own) == []
+
+    def test_the_author_still_withdraws_and_others_decide(self, client, insiders, own, cast):
+        set_status(own["id"], S.submitted)
+        # An independent member of the office takes the step the insiders may not.
+        moved = act(client, cast["office_member"], own, "start_consultation")
+        assert moved.status_code == 200, moved.text
+        listed = client.get(
+            f"{API}/{own['id']}/actions", headers=insiders["head_author"].headers
+        ).json()
+        assert {a["action"]: a["allowed"] for a in listed}["withdraw"] is True
+        withdrawn = act(client, insiders["head_author"], own, "withdraw")
+        assert withdrawn.status_code == 200, withdrawn.text
+
+    def test_the_table_names_the_guard(self, client):
+        table = client.get("/api/v1/meta/lifecycle").json()
+        guarded = {
+            a["action"]
+            for a in table["actions"]
+            for g in a["guards"]
+            if g["code"] == "no_conflict_of_interest" and g["status"] == 403
+        }
+        office_steps = {a["action"] for a in table["actions"]} - {"submit", "resubmit", "withdraw"}
+        assert guarded == office_steps
+
+
 def _race(app: Any, people: list[Any], initiative: dict[str, Any], actions: list[str]) -> list[Any]:
     barrier = threading.Barrier(len(people))
 
@@ -837,7 +928,7 @@ class TestConcurrentDecisions:
             pytest.skip("SQLite runs one write transaction at a time: no overlap to force")
         inside = threading.Barrier(2)
 
-        def rendezvous(session: Any, initiative: Any) -> str | None:
+        def rendezvous(session: Any, initiative: Any, actor: Any) -> str | None:
             inside.wait(timeout=30)
             return None
 

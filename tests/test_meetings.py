@@ -761,6 +761,41 @@ class TestDecisions:
         got = client.get(f"/api/v1/initiatives/{initiative['id']}", headers=admin.headers).json()
         assert got["status"] == "submitted"
 
+    def test_no_decision_on_ones_own_initiative(
+        self, client, held, office_member, head, make_user, make_org, admin
+    ):
+        # The head could approve, through a meeting, an initiative of their own team.
+        org = make_org()
+        insider = make_user(Role.office_member, organization_id=org)
+        author_head = make_user(Role.office_head, organization_id=org)
+        response = client.post(
+            "/api/v1/initiatives",
+            headers=author_head.headers,
+            json={
+                "title": "Замысел руководителя офиса",
+                "education_level": "basic",
+                "academic_year": "2026-2027",
+                "team": [{"user_id": str(insider.id)}],
+            },
+        )
+        assert response.status_code == 201, response.text
+        own = transition(client, author_head, response.json()["id"], "submit")
+        item = add_item(
+            client, office_member, held, kind="initiative_review", initiative_id=own["id"]
+        )
+        for person, action in ((insider, "start_consultation"), (author_head, "reject")):
+            body = assert_problem(
+                decide(client, person, held, item, action=action, text="Решили сами"),
+                403,
+                "conflict_of_interest",
+            )
+            assert body["extra"]["action"] == action
+        assert client.get(f"{API}/{held['id']}", headers=admin.headers).json()["decisions"] == []
+        # Someone independent records it.
+        taken = decide(client, head, held, item, action="reject", text="Отклонить замысел")
+        assert taken.status_code == 201, taken.text
+        assert taken.json()["to_status"] == "rejected"
+
     def test_step_not_allowed_from_the_state(self, client, held, office_member, initiative, head):
         item = add_item(
             client, office_member, held, kind="initiative_review", initiative_id=initiative["id"]

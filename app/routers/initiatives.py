@@ -163,8 +163,9 @@ def create_transition(
     response: Response,
 ) -> InitiativePublic:
     """Moves the initiative by the lifecycle table (`GET /api/v1/meta/lifecycle`). 403 when the
-    caller may never take this action, 409 when the state does not allow it (the body lists
-    `allowed_actions`) or a guard fails (`blocked_by`)."""
+    caller may never take this action, or `conflict_of_interest` when an office step is asked
+    by the initiative's author or a member of its team; 409 when the state does not allow it
+    (the body lists `allowed_actions`) or a guard fails (`blocked_by`)."""
     initiative = initiatives.transition(
         session, actor=actor, initiative_id=initiative_id, data=data, if_match=if_match
     )
@@ -200,5 +201,6 @@ def list_actions(
     session: SessionDep, actor: Reader, initiative_id: uuid.UUID
 ) -> list[AvailableAction]:
     """The lifecycle actions open to the caller in the current state; those held back by a
-    guard come with `allowed: false` and the reasons."""
+    guard come with `allowed: false` and the reasons (`no_conflict_of_interest` for office
+    steps on one's own or one's team's initiative)."""
     return initiatives.available_actions(session, actor=actor, initiative_id=initiative_id)

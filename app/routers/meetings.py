@@ -296,8 +296,9 @@ def record_decision(
     """On a held meeting (409 otherwise), about an item of its agenda (422 otherwise). Without
     `action` it is a note for the minutes; with one (`approve`, `reject`, `request_revision`,
     `start`, `close`…) it performs that step of the item's initiative through the lifecycle, in
-    the same transaction and with the same rules: who may (403), from which state and which
-    guards (409 with the reason). When the step is refused, nothing is recorded."""
+    the same transaction and with the same rules: who may (403; `conflict_of_interest` for the
+    initiative's author or team), from which state and which guards (409 with the reason). When
+    the step is refused, nothing is recorded."""
     return meetings.record_decision(session, actor=actor, meeting_id=meeting_id, data=data)
 
 

@@ -182,6 +182,11 @@ class LifecycleState(OutputModel):
 class LifecycleGuard(OutputModel):
     code: str
     description: str
+    status: int = Field(
+        description="Ответ, когда условие не выполнено: 403 — этому человеку шаг недоступен "
+        "(конфликт интересов), 409 — инициатива ещё не готова к шагу",
+        examples=[409],
+    )
 
 
 class LifecycleStep(OutputModel):

@@ -6,9 +6,10 @@ from sqlmodel import Session, col
 
 from app.config import get_settings
 from app.models import CriteriaSet, Initiative, ReviewAssignment, ReviewStatus
+from app.security import Principal
 
 
-def active_criteria_set(session: Session, _: Initiative) -> str | None:
+def active_criteria_set(session: Session, _: Initiative, __: Principal) -> str | None:
     found = session.execute(
         select(col(CriteriaSet.id)).where(col(CriteriaSet.is_active).is_(True))
     ).first()
@@ -27,7 +28,7 @@ def _count(session: Session, initiative: Initiative, status: ReviewStatus) -> in
     )
 
 
-def enough_conclusions(session: Session, initiative: Initiative) -> str | None:
+def enough_conclusions(session: Session, initiative: Initiative, _: Principal) -> str | None:
     needed = get_settings().min_conclusions
     submitted = _count(session, initiative, ReviewStatus.submitted)
     if submitted >= needed:
@@ -38,7 +39,7 @@ def enough_conclusions(session: Session, initiative: Initiative) -> str | None:
     )
 
 
-def no_pending_reviews(session: Session, initiative: Initiative) -> str | None:
+def no_pending_reviews(session: Session, initiative: Initiative, _: Principal) -> str | None:
     pending = _count(session, initiative, ReviewStatus.accepted)
     if pending == 0:
         return None

@@ -517,7 +517,7 @@ def available_actions(
     for step in steps_from(initiative.status):
         if parties.isdisjoint(step.parties):
             continue
-        blocked = failed_guards(session, step, initiative)
+        blocked = failed_guards(session, step, initiative, actor)
         result.append(
             AvailableAction(
                 action=step.action,
@@ -549,6 +549,13 @@ def transition(
             code="action_forbidden",
             extra={"action": step.action.value, "parties": sorted(step.parties)},
         )
+    forbidden = failed_guards(session, step, initiative, actor, forbidding=True)
+    if forbidden:
+        raise Forbidden(
+            "; ".join(b["reason"] for b in forbidden),
+            code="conflict_of_interest",
+            extra={"action": step.action.value, "blocked_by": forbidden},
+        )
     if initiative.status not in step.sources:
         allowed = [
             s.action.value
@@ -568,7 +575,7 @@ def transition(
             code="comment_required",
         )
     check_version(initiative.version, if_match=if_match, body_version=data.version)
-    blocked = failed_guards(session, step, initiative)
+    blocked = failed_guards(session, step, initiative, actor, forbidding=False)
     if blocked:
         raise Conflict(
             "; ".join(b["reason"] for b in blocked),

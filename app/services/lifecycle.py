@@ -10,9 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
-from app.models import Initiative, InitiativeStatus, Role
+from app.models import Initiative, InitiativeMember, InitiativeStatus, Role
+from app.security import Principal
 from app.services import expertise_guards
 
 S = InitiativeStatus
@@ -49,8 +51,9 @@ PARTY_ROLES: dict[Party, Role] = {
     Party.office_head: Role.office_head,
 }
 
-# A guard returns None when the step may proceed, or the reason (Russian) why not.
-Guard = Callable[[Session, Initiative], str | None]
+# A guard returns None when the step may proceed, or the reason (Russian) why not. It sees who
+# acts: some rules are about the person, not about the initiative's state.
+Guard = Callable[[Session, Initiative, Principal], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,13 @@ class GuardSpec:
     code: str
     description: str
     check: Guard
+    # Failing it means this person may not take the step (403), not that the initiative is not
+    # ready for it yet (409).
+    forbids: bool = False
+
+    @property
+    def status(self) -> int:
+        return 403 if self.forbids else 409
 
 
 def _new_review_round(_: Session, initiative: Initiative) -> None:
@@ -94,6 +104,35 @@ NO_PENDING_REVIEWS = GuardSpec(
     expertise_guards.no_pending_reviews,
 )
 
+
+def independent_of_initiative(
+    session: Session, initiative: Initiative, actor: Principal
+) -> str | None:
+    """The office decides about other people's initiatives: its author or a member of its team
+    judging it would be a conflict of interest."""
+    if actor.id == initiative.author_id:
+        return "Конфликт интересов: решения проектного офиса по инициативе не принимает её автор"
+    in_team = session.scalars(
+        select(col(InitiativeMember.user_id)).where(
+            col(InitiativeMember.initiative_id) == initiative.id,
+            col(InitiativeMember.user_id) == actor.id,
+        )
+    ).first()
+    if in_team is not None:
+        return (
+            "Конфликт интересов: решения проектного офиса по инициативе не принимает участник "
+            "её команды"
+        )
+    return None
+
+
+INDEPENDENT = GuardSpec(
+    "no_conflict_of_interest",
+    "Решает не автор и не участник команды инициативы (иначе 403 conflict_of_interest)",
+    independent_of_initiative,
+    forbids=True,
+)
+
 OFFICE = frozenset({Party.office_member, Party.office_head})
 HEAD = frozenset({Party.office_head})
 PROPOSERS = frozenset({Party.author, Party.team_lead})
@@ -105,34 +144,35 @@ STEPS: dict[LifecycleAction, Step] = {
         Step(LifecycleAction.submit, frozenset({S.draft}), S.submitted, PROPOSERS,
              "Подать", "Submit"),
         Step(LifecycleAction.start_consultation, frozenset({S.submitted}), S.consultation, OFFICE,
-             "Начать консультирование", "Start consultation"),
+             "Начать консультирование", "Start consultation", guards=(INDEPENDENT,)),
         Step(LifecycleAction.send_to_expertise, frozenset({S.submitted, S.consultation}),
              S.expertise, OFFICE, "Направить на экспертизу", "Send to expertise",
-             guards=(ACTIVE_CRITERIA,)),
+             guards=(INDEPENDENT, ACTIVE_CRITERIA)),
         Step(LifecycleAction.request_revision,
              frozenset({S.submitted, S.consultation, S.expertise}), S.revision, OFFICE,
-             "Вернуть на доработку", "Request revision", requires_comment=True),
+             "Вернуть на доработку", "Request revision", requires_comment=True,
+             guards=(INDEPENDENT,)),
         Step(LifecycleAction.resubmit, frozenset({S.revision}), S.submitted, PROPOSERS,
              "Подать повторно", "Resubmit",
              effects=(_new_review_round,), effect_descriptions=("new_review_round",)),
         Step(LifecycleAction.approve, frozenset({S.expertise}), S.approved, HEAD,
-             "Одобрить", "Approve", guards=(ENOUGH_CONCLUSIONS, NO_PENDING_REVIEWS)),
+             "Одобрить", "Approve", guards=(INDEPENDENT, ENOUGH_CONCLUSIONS, NO_PENDING_REVIEWS)),
         Step(LifecycleAction.reject, frozenset({S.submitted, S.expertise}), S.rejected, HEAD,
-             "Отклонить", "Reject", requires_comment=True),
+             "Отклонить", "Reject", requires_comment=True, guards=(INDEPENDENT,)),
         Step(LifecycleAction.start, frozenset({S.approved}), S.in_progress, OFFICE,
-             "Начать реализацию", "Start implementation"),
+             "Начать реализацию", "Start implementation", guards=(INDEPENDENT,)),
         Step(LifecycleAction.suspend, frozenset({S.in_progress}), S.suspended, OFFICE,
-             "Приостановить", "Suspend", requires_comment=True),
+             "Приостановить", "Suspend", requires_comment=True, guards=(INDEPENDENT,)),
         Step(LifecycleAction.resume, frozenset({S.suspended}), S.in_progress, OFFICE,
-             "Возобновить", "Resume"),
+             "Возобновить", "Resume", guards=(INDEPENDENT,)),
         Step(LifecycleAction.complete, frozenset({S.in_progress}), S.completed, OFFICE,
-             "Завершить", "Complete"),
+             "Завершить", "Complete", guards=(INDEPENDENT,)),
         Step(LifecycleAction.close, frozenset({S.completed}), S.closed, HEAD,
-             "Закрыть", "Close"),
+             "Закрыть", "Close", guards=(INDEPENDENT,)),
         Step(LifecycleAction.withdraw, BEFORE_APPROVAL, S.withdrawn, frozenset({Party.author}),
              "Отозвать", "Withdraw"),
         Step(LifecycleAction.cancel, frozenset({S.in_progress, S.suspended}), S.cancelled, HEAD,
-             "Прекратить", "Cancel", requires_comment=True),
+             "Прекратить", "Cancel", requires_comment=True, guards=(INDEPENDENT,)),
     ]
 }  # fmt: skip
 
@@ -150,10 +190,21 @@ def parties_of(*, roles: frozenset[Role], is_author: bool, is_team_lead: bool) -
     return frozenset(parties)
 
 
-def failed_guards(session: Session, step: Step, initiative: Initiative) -> list[dict[str, str]]:
+def failed_guards(
+    session: Session,
+    step: Step,
+    initiative: Initiative,
+    actor: Principal,
+    *,
+    forbidding: bool | None = None,
+) -> list[dict[str, str]]:
+    """The guards of the step that fail for this actor: all of them, or only those that forbid
+    (`forbidding=True`) or only those that wait for the initiative (`forbidding=False`)."""
     reasons = []
     for guard in step.guards:
-        reason = guard.check(session, initiative)
+        if forbidding is not None and guard.forbids != forbidding:
+            continue
+        reason = guard.check(session, initiative, actor)
         if reason is not None:
             reasons.append({"guard": guard.code, "reason": reason})
     return reasons

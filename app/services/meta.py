@@ -160,7 +160,8 @@ def lifecycle() -> Lifecycle:
                 parties=[p.value for p in Party if p in step.parties],
                 requires_comment=step.requires_comment,
                 guards=[
-                    LifecycleGuard(code=g.code, description=g.description) for g in step.guards
+                    LifecycleGuard(code=g.code, description=g.description, status=g.status)
+                    for g in step.guards
                 ],
                 effects=list(step.effect_descriptions),
             )
