@@ -14,6 +14,12 @@ def fold(text: str) -> str:
     return text.replace("ё", "е")
 
 
+def topic_key(topic: str) -> str:
+    """How a topic is stored for `?topic=` and compared: folded like `q`, so «Ёлка», «ёлка» and
+    «ЕЛКА» are one topic."""
+    return fold(topic.strip())
+
+
 def search_text(*parts: str | None) -> str:
     return fold(" ".join(part.strip() for part in parts if part))
 

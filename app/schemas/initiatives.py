@@ -7,11 +7,26 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from app.models import EducationLevel, InitiativeKind, InitiativeStatus, TeamRole
 from app.schemas.common import InputModel, NotNull, OutputModel
 from app.services.lifecycle import LifecycleAction
+from app.text import topic_key
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 TaskText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+TOPIC_MAX = 100
+
+
+def _topic_key_fits(topic: str) -> str:
+    # Folding may lengthen a topic (NFKC expands ligatures): its key must fit the column too.
+    if len(topic_key(topic)) > TOPIC_MAX:
+        raise ValueError(f"тема длиннее {TOPIC_MAX} символов после нормализации")
+    return topic
+
+
+Topic = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TOPIC_MAX),
+    AfterValidator(_topic_key_fits),
+]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 
 
@@ -29,7 +44,7 @@ def _academic_year(value: str) -> str:
 def _unique_topics(topics: list[str]) -> list[str]:
     seen: dict[str, str] = {}
     for topic in topics:
-        seen.setdefault(topic.casefold(), topic)
+        seen.setdefault(topic_key(topic), topic)
     return list(seen.values())
 
 

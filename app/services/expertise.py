@@ -58,6 +58,7 @@ from app.schemas.expertise import (
 from app.security import Principal
 from app.services import events, initiatives
 from app.services.versioning import check_version
+from app.text import topic_key
 
 OPEN = (ReviewStatus.invited, ReviewStatus.accepted)
 LADDER = list(ExpertPosition)
@@ -985,7 +986,7 @@ def suggest_experts(
                 .where(
                     submitted,
                     col(ReviewAssignment.expert_id).in_(ids),
-                    col(InitiativeTopic.topic).in_([t.casefold() for t in topics]),
+                    col(InitiativeTopic.topic).in_([topic_key(t) for t in topics]),
                 )
                 .group_by(col(ReviewAssignment.expert_id))
             ).all()

@@ -49,7 +49,7 @@ from app.services.lifecycle import (
     steps_from,
 )
 from app.services.versioning import check_version
-from app.text import LIKE_ESCAPE, contains_pattern, search_text
+from app.text import LIKE_ESCAPE, contains_pattern, search_text, topic_key
 
 EDITABLE = frozenset({InitiativeStatus.draft, InitiativeStatus.revision})
 CONTENT_FIELDS = frozenset(
@@ -253,7 +253,7 @@ def list_initiatives(
         stmt = stmt.where(
             col(Initiative.id).in_(
                 select(col(InitiativeTopic.initiative_id)).where(
-                    col(InitiativeTopic.topic) == topic.strip().casefold()
+                    col(InitiativeTopic.topic) == topic_key(topic)
                 )
             )
         )
@@ -297,7 +297,7 @@ def _refresh_search(initiative: Initiative) -> None:
 def _topic_rows(initiative_id: uuid.UUID, topics: list[str]) -> list[InitiativeTopic]:
     return [
         InitiativeTopic(initiative_id=initiative_id, topic=t)
-        for t in {topic.casefold() for topic in topics}
+        for t in {topic_key(topic) for topic in topics}
     ]
 
 
