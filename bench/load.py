@@ -776,11 +776,11 @@ class Client:
         initiative_id = self.rng.choice(list(self.pool))
         status = self.pool[initiative_id]
         action = "suspend" if status == "in_progress" else "resume"
-        response = await self.transition(initiative_id, action, self.cast.member)
+        response = await self.transition(initiative_id, action, self.cast.head)
         if response is not None and response.status_code == 200:
             self.pool[initiative_id] = "suspended" if action == "suspend" else "in_progress"
         elif response is not None and response.status_code == 403:
-            del self.pool[initiative_id]  # this office member's own initiative
+            del self.pool[initiative_id]  # the head's own initiative
         else:  # someone else moved it: look again
             current = await self.call(
                 "read /initiatives/{id}", "GET", f"{API}/initiatives/{initiative_id}",
@@ -808,14 +808,14 @@ class Client:
             f"contested {action}",
             "POST",
             f"{API}/initiatives/{initiative_id}/transitions",
-            self.cast.member,
+            self.cast.head,
             body,
             headers={"If-Match": f'"{state["version"]}"'},
         )
         if response is not None and response.status_code == 200:
             self.ledger.transitions[(initiative_id, action)] += 1
         elif response is not None and response.status_code == 403 and initiative_id in self.hot:
-            self.hot.remove(initiative_id)  # the office member's own initiative
+            self.hot.remove(initiative_id)  # the head's own initiative
 
     def _restart(self) -> None:
         self.plan, self.initiative, self.reviews = [], None, []
@@ -1200,7 +1200,7 @@ async def run_mixed(
     engine: Engine,
     emails: dict[str, list[str]],
     password: str | None,
-    data: Dataset,
+    data: Dataset | None,
     *,
     clients: int,
     seconds: float,
@@ -1216,6 +1216,8 @@ async def run_mixed(
         cast = await sign_in_cast(
             http, emails, password, authors=min(clients, 25), experts=max(4, min(clients, 30))
         )
+        if data is None:
+            data = discover(engine, cast.head.id, search=None)
         before = take_snapshot(engine)
         ledger = await mixed_load(
             http, cast, data, clients=clients, seconds=seconds, think_ms=think_ms,
