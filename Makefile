@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint openapi bench clean
+.PHONY: run test install install-dev lint openapi bench bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ lint: $(VENV)/.dev-installed
 ## (needs `wrk`: apt-get install wrk). See bench/README.md.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## Load driver of issue 7: each endpoint on the large dataset (bench/seed_large.py) against a raw
+## baseline, then a mixed load checked against the database; SQLite and PostgreSQL (needs `wrk`).
+## A quick run: make bench-load BENCH_LOAD_ARGS="--scale 0.05 --duration 3 --mixed-seconds 5"
+bench-load: $(VENV)/.installed
+	$(BIN)/python -m bench.load $(BENCH_LOAD_ARGS)
 
 ## Regenerate openapi/openapi.json from the app.
 openapi: $(VENV)/.installed
