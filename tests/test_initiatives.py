@@ -1022,6 +1022,42 @@ class TestTeam:
         assert emptied.json()["team"] == []
         assert client.get(f"{API}/{created['id']}", headers=mentor.headers).status_code == 404
 
+    def test_the_same_team_again_changes_nothing(self, client, author, teammate, make_user, admin):
+        # Replacing the team with the same members bumped the version and logged an event.
+        mentor = make_user(Role.participant)
+        team = [
+            {"user_id": str(teammate.id), "role": "lead"},
+            {"user_id": str(mentor.id), "role": "mentor"},
+        ]
+        created = create_initiative(client, author, team=team)
+        url = f"{API}/{created['id']}/team"
+        events_before = audit_items(client, admin, created["id"])
+        for members in (team, list(reversed(team))):  # order does not matter
+            response = client.put(
+                url, json={"members": members}, headers={**author.headers, "If-Match": '"1"'}
+            )
+            assert response.status_code == 200, response.text
+            assert response.headers["ETag"] == '"1"'
+            assert response.json() == created
+        assert audit_items(client, admin, created["id"]) == events_before
+        # A stale version is still refused, a change in a role is still a change.
+        assert_problem(
+            client.put(url, json={"members": team}, headers={**author.headers, "If-Match": '"5"'}),
+            412,
+        )
+        changed = client.put(
+            url,
+            json={"members": [{**team[0], "role": "member"}, team[1]]},
+            headers={**author.headers, "If-Match": '"1"'},
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.headers["ETag"] == '"2"'
+        # Who stays keeps their place in the team.
+        assert [m["user_id"] for m in changed.json()["team"]] == [
+            m["user_id"] for m in created["team"]
+        ]
+        assert audit_items(client, admin, created["id"])[0]["action"] == "initiative.team_replaced"
+
     def test_submitted_team_is_409(self, client, author):
         created = create_initiative(client, author)
         set_status(created["id"], S.submitted)

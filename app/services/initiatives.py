@@ -350,6 +350,39 @@ def _set_team(session: Session, initiative_id: uuid.UUID, members: list[TeamMemb
     )
 
 
+def _sync_team(
+    session: Session,
+    initiative_id: uuid.UUID,
+    *,
+    current: dict[uuid.UUID, TeamRole],
+    wanted: dict[uuid.UUID, TeamRole],
+) -> None:
+    """Only what differs: who stays keeps their row (and their place, by `added_at`)."""
+    gone = [user_id for user_id in current if user_id not in wanted]
+    if gone:
+        session.execute(
+            delete(InitiativeMember).where(
+                col(InitiativeMember.initiative_id) == initiative_id,
+                col(InitiativeMember.user_id).in_(gone),
+            )
+        )
+    for user_id, role in wanted.items():
+        if user_id in current and current[user_id] != role:
+            session.execute(
+                update(InitiativeMember)
+                .where(
+                    col(InitiativeMember.initiative_id) == initiative_id,
+                    col(InitiativeMember.user_id) == user_id,
+                )
+                .values(role=role)
+            )
+    session.add_all(
+        InitiativeMember(initiative_id=initiative_id, user_id=user_id, role=role)
+        for user_id, role in wanted.items()
+        if user_id not in current
+    )
+
+
 def create_initiative(
     session: Session, *, actor: Principal, data: InitiativeCreate
 ) -> InitiativePublic:
@@ -478,8 +511,15 @@ def replace_team(
     check_version(initiative.version, if_match=if_match, body_version=data.version)
     _require_content_rights(session, actor, initiative, what="Менять команду")
     _check_team(session, data.members, author_id=initiative.author_id, loc=["body", "members"])
-    before = [m.model_dump(mode="json") for m in _team(session, initiative.id)]
-    _set_team(session, initiative.id, data.members)
+    team = _team(session, initiative.id)
+    current = {m.user_id: m.role for m in team}
+    wanted = {m.user_id: m.role for m in data.members}
+    if wanted == current:
+        # The same people in the same roles (in whatever order): nothing to change, no new
+        # version, no event.
+        return _public(session, initiative)
+    before = [m.model_dump(mode="json") for m in team]
+    _sync_team(session, initiative.id, current=current, wanted=wanted)
     initiative.updated_at = utcnow()  # the team is part of the initiative: its version moves
     session.flush()
     events.record(
