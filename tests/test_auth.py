@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from jose import jwt
 
 from app.config import get_settings
 from app.models import Role
+from app.security import create_token
 from tests.factories import PASSWORD, access_headers, assert_problem
 
 TOKEN = "/api/v1/auth/token"
@@ -204,6 +206,84 @@ class TestLogout:
     def test_anonymous_garbage_token(self, client):
         response = client.post(LOGOUT, json={"refresh_token": "garbage-garbage"})
         assert_problem(response, 401, "invalid_refresh_token")
+
+    def logouts(self, client: Any, admin: Any, person: Any) -> list[dict[str, Any]]:
+        page = client.get(
+            "/api/v1/audit",
+            params={"action": "auth.logout", "entity_id": str(person.id)},
+            headers=admin.headers,
+        ).json()
+        items: list[dict[str, Any]] = page["items"]
+        return items
+
+    def test_needs_no_access_token_and_issues_none(self, client, participant):
+        pair = tokens(client, participant.email)
+        # The refresh token is the credential; a stranger's bearer token changes nothing.
+        stranger = tokens(client, participant.email)
+        response = client.post(
+            LOGOUT,
+            json={"refresh_token": pair["refresh_token"]},
+            headers=bearer(stranger["access_token"]),
+        )
+        assert response.status_code == 204, response.text
+        assert response.content == b""
+        assert "set-cookie" not in response.headers
+        assert client.get(ME, headers=bearer(stranger["access_token"])).status_code == 200
+
+    def test_again_is_idempotent_and_logs_once(self, client, participant, admin):
+        # A second logout with the same (now revoked) token wrote another auth.logout event.
+        pair = tokens(client, participant.email)
+        body = {"refresh_token": pair["refresh_token"]}
+        for _ in range(3):
+            response = client.post(LOGOUT, json=body)
+            assert response.status_code == 204, response.text
+            assert response.content == b""
+        assert len(self.logouts(client, admin, participant)) == 1
+        assert_problem(client.post(REFRESH, json=body), 401, "invalid_refresh_token")
+        assert_problem(client.get(ME, headers=bearer(pair["access_token"])), 401, "invalid_token")
+
+    def test_a_used_token_ends_its_login(self, client, participant, admin):
+        first = tokens(client, participant.email)
+        second = client.post(REFRESH, json={"refresh_token": first["refresh_token"]}).json()
+        response = client.post(LOGOUT, json={"refresh_token": first["refresh_token"]})
+        assert response.status_code == 204, response.text
+        assert_problem(
+            client.post(REFRESH, json={"refresh_token": second["refresh_token"]}),
+            401,
+            "invalid_refresh_token",
+        )
+        assert_problem(client.get(ME, headers=bearer(second["access_token"])), 401)
+        assert len(self.logouts(client, admin, participant)) == 1
+
+    def test_after_reuse_detection_changes_nothing(self, client, participant, admin):
+        first = tokens(client, participant.email)
+        client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+        reused = client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+        assert_problem(reused, 401, "refresh_token_reused")
+        response = client.post(LOGOUT, json={"refresh_token": first["refresh_token"]})
+        assert response.status_code == 204, response.text
+        assert self.logouts(client, admin, participant) == []
+
+    def test_unknown_or_expired_token_is_401(self, client, participant, admin):
+        settings = get_settings()
+        never_stored, _ = create_token(
+            settings,
+            subject=str(participant.id),
+            token_type="refresh",
+            lifetime=timedelta(days=1),
+            family_id=uuid.uuid4(),
+        )
+        expired, _ = create_token(
+            settings,
+            subject=str(participant.id),
+            token_type="refresh",
+            lifetime=timedelta(seconds=-60),
+            family_id=uuid.uuid4(),
+        )
+        for token in (never_stored, expired):
+            response = client.post(LOGOUT, json={"refresh_token": token})
+            assert_problem(response, 401, "invalid_refresh_token")
+        assert self.logouts(client, admin, participant) == []
 
     def test_access_token_is_not_a_refresh_token(self, client, participant):
         pair = tokens(client, participant.email)

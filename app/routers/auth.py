@@ -71,8 +71,18 @@ def refresh_token(
     "/logout",
     summary="Выйти",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 422),
+    responses={
+        204: {
+            "description": "Вход завершён (или уже был завершён): токены этого входа не действуют"
+        },
+        **problem_responses(401, 422),
+    },
 )
 def logout(session: SessionDep, settings: SettingsDep, body: RefreshRequest) -> None:
-    """Ends the login the refresh token belongs to: its refresh and access tokens stop working."""
+    """Ends the login the refresh token belongs to: every refresh and access token of that
+    login stops working. The refresh token is the credential: no access token is needed (it may
+    already have expired). Idempotent: logging out again with a token of a login that has
+    already ended, by logout or by reuse detection, is again 204 and changes nothing. 401 for
+    anything that is not a refresh token this server issued and still knows: malformed, forged,
+    an access token, expired. Nothing is ever issued here."""
     auth.logout(session, settings, token=body.refresh_token)

@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlmodel import Session, col
 
 from app.config import Settings
@@ -122,12 +123,14 @@ def login_client(
     )
 
 
-def _revoke_family(session: Session, family_id: uuid.UUID) -> None:
-    session.execute(
+def _revoke_family(session: Session, family_id: uuid.UUID) -> int:
+    """Ends every token of one login; how many were still alive."""
+    result = session.execute(
         update(RefreshToken)
         .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def refresh(session: Session, settings: Settings, *, token: str) -> TokenResponse:
@@ -162,6 +165,12 @@ def refresh(session: Session, settings: Settings, *, token: str) -> TokenRespons
 
 
 def logout(session: Session, settings: Settings, *, token: str) -> None:
+    """Ends the login (token family) the refresh token belongs to; the token itself is the
+    credential, so an expired access token does not stop anyone from logging out. Idempotent:
+    a token of a login already ended (logged out before, or revoked on reuse) changes and logs
+    nothing. A used (rotated) token ends its login too: either its holder wants out or someone
+    kept a copy. 401 only for what is no live refresh token of ours: malformed, forged, of
+    another type, expired or never issued. Never issues tokens."""
     try:
         claims = decode_token(settings, token, expected_type="refresh")
     except InvalidToken as exc:
@@ -169,7 +178,8 @@ def logout(session: Session, settings: Settings, *, token: str) -> None:
     stored = session.get(RefreshToken, claims.jti)
     if stored is None:
         raise Unauthorized(BAD_REFRESH, code="invalid_refresh_token")
-    _revoke_family(session, stored.family_id)
+    if not _revoke_family(session, stored.family_id):
+        return
     events.record(
         session,
         actor=None,
