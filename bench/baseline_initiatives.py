@@ -4,7 +4,8 @@ No framework layers, no ORM, no validation and no auth: one async Starlette endp
 call and Starlette's JSONResponse. `GET /initiatives?limit=N` (default 50) answers the same JSON
 as `GET /api/v1/initiatives?limit=N` does for the person whose id is in `BENCH_ACTOR_ID` (a
 signed-in office person, not an admin): the initiatives they may see (no drafts but their own
-and their team's), newest first, `next_cursor` encoded the same way as app/pagination.py.
+and their team's, nor drafts withdrawn unsent), newest first, `next_cursor` encoded the same
+way as app/pagination.py.
 
     BENCH_DATABASE_URL=sqlite:///var/bench/load-sqlite.db BENCH_ACTOR_ID=<uuid> \
         uvicorn --factory bench.baseline_initiatives:create_app
@@ -38,9 +39,13 @@ COLUMNS = (
     "i.organization_id, i.author_id, i.topics, i.review_round, i.version, i.created_at, "
     "i.updated_at"
 )
-# The app's visibility rule for a signed-in person who is not an admin.
+# The app's visibility rule for a signed-in person who is not an admin: past the draft (a draft
+# withdrawn before it was ever submitted stays private), or their own, or their team's.
 VISIBLE = (
-    "(i.status <> 'draft' OR i.author_id = {p} OR i.id IN "
+    "(i.status NOT IN ('draft', 'withdrawn') "
+    "OR (i.status = 'withdrawn' AND NOT EXISTS (SELECT 1 FROM transition t "
+    "WHERE t.initiative_id = i.id AND t.action = 'withdraw' AND t.from_status = 'draft')) "
+    "OR i.author_id = {p} OR i.id IN "
     "(SELECT m.initiative_id FROM initiative_member m WHERE m.user_id = {p}))"
 )
 
