@@ -1281,6 +1281,21 @@ def wait_ready(url: str) -> None:
     _wait_ready(url, timeout=120)
 
 
+def machine() -> dict[str, Any]:
+    import sqlite3
+
+    cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+    memory = re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text())
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu.group(1) if cpu else None,
+        "memory_gib": round(int(memory.group(1)) / 2**20, 1) if memory else None,
+        "python": sys.version.split()[0],
+        "sqlite": sqlite3.sqlite_version,
+        "wrk": shutil.which("wrk"),
+    }
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -1304,6 +1319,11 @@ def bench_database(
         "workers": args.workers,
         "load_average_before": load_average(),
     }
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            report["server_version"] = conn.execute(text("SHOW server_version")).scalar()
     with server("app.main:create_app", ours_env, ours_port, args.workers) as ours_sid:
         wait_ready(f"{ours_base}/health/live")
         # Emails from the manifest when it has them, the database's otherwise.
@@ -1348,6 +1368,7 @@ def bench_database(
                 }
                 report["response_bytes"] = check_endpoints(ours_base, plan, data)
                 figures = bench_endpoints(ours_base, base_base, ours_sid, base_sid, plan, args)
+                report["load_average_endpoints_after"] = load_average()
             report["page_ms"] = page_times(ours_base, plan, args.page_repeats)
             print(f"  one at a time, median ms: {report['page_ms']}", flush=True)
             samples: dict[str, Sample] = figures["samples"]
@@ -1519,7 +1540,7 @@ def main() -> None:
         document = {
             "started_at": started.isoformat(),
             "arguments": {k: str(v) for k, v in vars(args).items()},
-            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+            "machine": machine(),
             "reports": reports,
         }
         args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
