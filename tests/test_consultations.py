@@ -583,6 +583,9 @@ class TestSessions:
         assert_problem(client.post(url, headers=h, json=session_body(format="chat")), 422)
         naive = datetime.now().replace(microsecond=0).isoformat()
         assert_problem(client.post(url, headers=h, json=session_body(held_at=naive)), 422)
+        # A number is no date (it was read as a Unix timestamp).
+        stamp = int(datetime.now(UTC).timestamp()) - 60
+        assert_problem(client.post(url, headers=h, json=session_body(held_at=stamp)), 422)
         assert_problem(client.post(url, headers=h, json=session_body(extra=1)), 422)
         assert_problem(
             client.post(url, headers=h, json=session_body(attendee_ids=[str(uuid.uuid4())])),

@@ -209,6 +209,12 @@ class TestAssign:
         body = assert_problem(r, 422, "validation_error")
         assert {e["loc"][-1] for e in body["errors"]} >= {"expert_id", "position", "due_at"}
 
+    def test_due_at_is_iso_only(self, client, world):
+        # A number was read as a Unix timestamp; the house takes ISO 8601 only.
+        r = assign(client, world, world["experts"][0], due_at=4102444800)
+        body = assert_problem(r, 422, "validation_error")
+        assert body["errors"][0]["loc"] == ["body", "due_at"]
+
     def test_happy(self, client, world):
         r = assign(client, world, world["experts"][0], position="methodologist")
         assert r.status_code == 201, r.text

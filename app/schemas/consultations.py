@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from app.models import ConsultationFormat, ConsultationOutcome, ConsultationStatus
-from app.schemas.common import InputModel, NotNull, OutputModel
+from app.schemas.common import InputModel, IsoDateTime, NotNull, OutputModel
 from app.schemas.refs import InitiativeRef, PersonRef
 
 Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
@@ -109,7 +109,7 @@ class ConsultationPublic(ConsultationSummary):
 
 
 class SessionCreate(InputModel):
-    held_at: AwareDatetime = Field(examples=["2026-10-12T14:00:00+05:00"])
+    held_at: IsoDateTime = Field(examples=["2026-10-12T14:00:00+05:00"])
     format: ConsultationFormat = Field(examples=["individual"])
     duration_minutes: int = Field(ge=5, le=600, examples=[60])
     notes: LongText = Field(default="", examples=["Обсудили проблему и целевую группу"])
@@ -118,7 +118,7 @@ class SessionCreate(InputModel):
 
 
 class SessionUpdate(InputModel):
-    held_at: Annotated[AwareDatetime | None, NotNull] = None
+    held_at: Annotated[IsoDateTime | None, NotNull] = None
     format: Annotated[ConsultationFormat | None, NotNull] = None
     duration_minutes: Annotated[int | None, NotNull] = Field(default=None, ge=5, le=600)
     notes: Annotated[LongText | None, NotNull] = None

@@ -2,10 +2,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, Field, StrictBool, StringConstraints, model_validator
+from pydantic import Field, StrictBool, StringConstraints, model_validator
 
 from app.models import ExpertPosition, Recommendation, ReviewStatus
-from app.schemas.common import InputModel, OutputModel
+from app.schemas.common import InputModel, IsoDateTime, OutputModel
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -58,7 +58,7 @@ class CriteriaSetOut(OutputModel):
 class ReviewAssign(InputModel):
     expert_id: uuid.UUID
     position: ExpertPosition = Field(examples=["content_expert"])
-    due_at: AwareDatetime = Field(examples=["2026-12-15T18:00:00+05:00"])
+    due_at: IsoDateTime = Field(examples=["2026-12-15T18:00:00+05:00"])
     conflict_override_reason: Reason | None = Field(
         default=None,
         description="Только руководитель офиса: почему эксперт из той же организации допустим",

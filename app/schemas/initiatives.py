@@ -5,7 +5,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from app.models import EducationLevel, InitiativeKind, InitiativeStatus, TeamRole
-from app.schemas.common import InputModel, NotNull, OutputModel
+from app.schemas.common import InputModel, IsoDate, NotNull, OutputModel
 from app.services.lifecycle import LifecycleAction
 from app.text import topic_key
 
@@ -73,8 +73,8 @@ class TeamMemberOut(OutputModel):
 
 
 class _Dates(InputModel):
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Self:
