@@ -1501,7 +1501,7 @@ def main() -> None:
     parser.add_argument("--q", help="the search term (default: a word of ~2 %% of titles)")
     parser.add_argument("--clients", type=int, help="mixed load (default 20 SQLite, 50 PG)")
     parser.add_argument("--mixed-seconds", type=float, default=60)
-    parser.add_argument("--think-ms", type=float, default=250, help="mean pause per client")
+    parser.add_argument("--think-ms", type=float, default=500, help="mean pause per client")
     parser.add_argument("--skip-endpoints", action="store_true")
     parser.add_argument("--skip-mixed", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
