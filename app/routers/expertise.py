@@ -51,11 +51,13 @@ def list_criteria_sets(
     "",
     summary="Создать редакцию набора критериев",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
 def create_criteria_set(
     session: SessionDep, actor: CriteriaWriter, data: CriteriaSetCreate, response: Response
 ) -> CriteriaSetOut:
+    """The next number is assigned; 409 `criteria_set_number_conflict` only if concurrent
+    creations keep taking it (retry)."""
     created = expertise.create_criteria_set(session, actor=actor, data=data)
     response.headers["Location"] = f"/api/v1/criteria-sets/{created.id}"
     return created

@@ -63,6 +63,7 @@ from app.text import topic_key
 OPEN = (ReviewStatus.invited, ReviewStatus.accepted)
 LADDER = list(ExpertPosition)
 _NUMBER_ATTEMPTS = 5
+_NUMBER_LOCK = 0x70726F6A63726974  # pg_advisory_xact_lock key: criteria set numbers
 POSITION_LABELS = {
     ExpertPosition.content_expert: "содержательный эксперт",
     ExpertPosition.methodologist: "системный эксперт-методолог",
@@ -148,7 +149,11 @@ def _add_criteria(session: Session, set_id: uuid.UUID, data: CriteriaSetCreate) 
 def _add_numbered_criteria_set(session: Session, *, actor: Principal, title: str) -> CriteriaSet:
     """Numbers are max + 1: two office members creating sets at the same moment pick the same
     number and one insert hits the unique index. Nobody asked for that number, so the loser
-    takes the next one instead of answering 409."""
+    takes the next one instead of answering 409. On PostgreSQL creators also queue on a
+    transaction lock first: retries alone lost five times in a row under schemathesis' parallel
+    runs (the other creator kept committing the next number first)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_NUMBER_LOCK)))
     for _ in range(_NUMBER_ATTEMPTS):
         number = (session.execute(select(func.max(CriteriaSet.number))).scalar() or 0) + 1
         criteria_set = CriteriaSet(number=number, title=title, created_by_id=actor.id)
