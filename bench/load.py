@@ -1257,7 +1257,11 @@ async def run_mixed(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[dict[str, Any], list[Check]]:
     """Sign the cast in, run the load, check the database: the piece the smoke test reuses."""
-    limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
+    # Idle connections are dropped before uvicorn's 5 s keep-alive timeout would close them: at
+    # the same 5 s, a request sent on a connection the server is closing fails with ReadError.
+    limits = httpx.Limits(
+        max_connections=clients + 4, max_keepalive_connections=clients + 4, keepalive_expiry=2
+    )
     async with httpx.AsyncClient(
         base_url=base, limits=limits, timeout=30, transport=transport
     ) as http:
