@@ -513,6 +513,13 @@ def endpoint_requests(
     plan["detail"] = ([Request("GET", f"{lists}/{data.history_id}")], token)
     plan["history"] = ([Request("GET", f"{lists}/{data.history_id}/transitions")], token)
     if data.pool:
+        if len(data.pool) < 2000:
+            print(
+                f"  note: a pool of {len(data.pool)} initiatives may wrap within a run; a "
+                "suspend still in flight then meets its own resume (409s; SQLite's write "
+                "queue holds some for seconds)",
+                flush=True,
+            )
         suspend = json.dumps({"action": "suspend", "comment": "Нагрузочный тест: пауза"})
         resume = json.dumps({"action": "resume"})
         plan["transition"] = (
