@@ -3,12 +3,11 @@
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.config import Settings, get_settings
-from app.db import session_scope
+from app.db import Db, request_db
 from app.errors import Forbidden, PreconditionFailed, Unauthorized
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.policy import Action, can
@@ -23,7 +22,14 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a sync one in a worker thread, and
 # under load each such hop costs more than the whole query of a list page (bench/README.md).
-SessionDep = Annotated[Session, Depends(session_scope, scope="function")]
+DbDep = Annotated[Db, Depends(request_db, scope="function")]
+
+
+async def request_session(db: DbDep) -> Session:
+    return db.session
+
+
+SessionDep = Annotated[Session, Depends(request_session)]
 
 
 async def current_settings() -> Settings:
@@ -34,21 +40,18 @@ SettingsDep = Annotated[Settings, Depends(current_settings)]
 
 
 async def get_current_principal(
-    session: SessionDep,
-    settings: SettingsDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
+    db: DbDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal:
     if not token:
         raise Unauthorized()
     try:
-        claims = decode_token(settings, token, expected_type="access")
+        # The settings directly, not SettingsDep: one dependency less to solve per request.
+        claims = decode_token(get_settings(), token, expected_type="access")
     except InvalidToken as exc:
         raise Unauthorized("Токен недействителен или истёк", code="invalid_token") from exc
-    # The token is checked on the event loop; the query runs in a worker thread, as all
-    # database work that may wait for a pooled connection must.
-    principal = await run_in_threadpool(
-        principals.load_principal, session, claims.subject, claims.family_id
-    )
+    # The token is checked on the event loop; the query runs where the request's reads do
+    # (`Db.rows`): on the loop for an async route, in a worker thread for a sync one.
+    principal = await principals.read_principal(db, claims.subject, claims.family_id)
     if principal is None:
         raise Unauthorized("Токен недействителен или истёк", code="invalid_token")
     return principal
@@ -64,7 +67,7 @@ class PolicyCheck:
     def __init__(self, action: Action) -> None:
         self.action = action
 
-    def __call__(self, principal: CurrentPrincipal) -> Principal:
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
         if not can(principal, self.action):
             raise Forbidden(
                 "Недостаточно прав для этого действия",

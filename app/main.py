@@ -1,4 +1,6 @@
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +10,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings, get_settings
+from app.db import dispose_loop_reads
 from app.docs import STATIC, install_docs
 from app.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from app.middleware import RequestGuard
@@ -70,6 +73,12 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+    await dispose_loop_reads()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
@@ -83,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs_enabled else None,
         generate_unique_id_function=_operation_id,
         swagger_ui_oauth2_redirect_url=None,
+        lifespan=_lifespan,
     )
     install_error_handlers(app)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import Select, bindparam, literal, tuple_
 
 from app.errors import InvalidInput
 
@@ -90,6 +90,22 @@ def paginate(stmt: Q, key: SortKey, *, cursor: str | None, limit: int) -> Q:
         stmt = stmt.where(current < bound if key.descending else current > bound)
     order = [c.desc() for c in key.columns] if key.descending else list(key.columns)
     return stmt.order_by(*order).limit(limit + 1)
+
+
+def paginate_bound(stmt: Q, key: SortKey, *, after: bool, limit: int) -> Q:
+    """`paginate` for a statement built once: the cursor's values are bound when it runs
+    (`cursor_values`), so every page of a list shares one statement."""
+    if after:
+        bound = tuple_(*(bindparam(f"cursor_{i}", type_=c.type) for i, c in enumerate(key.columns)))
+        current = tuple_(*key.columns)
+        stmt = stmt.where(current < bound if key.descending else current > bound)
+    order = [c.desc() for c in key.columns] if key.descending else list(key.columns)
+    return stmt.order_by(*order).limit(limit + 1)
+
+
+def cursor_values(cursor: str, key: SortKey) -> dict[str, Any]:
+    """The values `paginate_bound(after=True)` binds for `cursor`."""
+    return {f"cursor_{i}": v for i, v in enumerate(decode_cursor(cursor, key))}
 
 
 def split_page(

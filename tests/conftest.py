@@ -52,7 +52,7 @@ os.environ["PROJOFFICE_DATABASE_URL"] = DATABASE_URL
 
 from app.cli import alembic_config  # noqa: E402
 from app.config import get_settings  # noqa: E402
-from app.db import get_engine, get_write_engine  # noqa: E402
+from app.db import get_engine, get_write_engine, statement_listeners  # noqa: E402
 
 get_settings.cache_clear()
 get_engine.cache_clear()
@@ -114,7 +114,10 @@ class QueryCounter:
 def count_queries(engine: Engine) -> Iterator[QueryCounter]:
     counter = QueryCounter()
     event.listen(engine, "before_cursor_execute", counter)
+    # Reads on the event loop go to the driver past the engine's events.
+    statement_listeners.append(counter.statements.append)
     yield counter
+    statement_listeners.remove(counter.statements.append)
     event.remove(engine, "before_cursor_execute", counter)
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Response, status
 from app.deps import (
     CurrentUser,
     Cursor,
+    DbDep,
     IfMatch,
     Limit,
     SearchQuery,
@@ -64,8 +65,8 @@ def change_password(session: SessionDep, me: CurrentUser, data: PasswordChange) 
 
 
 @router.get("", summary="Список пользователей", responses=problem_responses(401, 403, 422))
-def list_users(
-    session: SessionDep,
+async def list_users(
+    db: DbDep,
     _: Directory,
     q: SearchQuery = None,
     role: Role | None = None,
@@ -75,8 +76,8 @@ def list_users(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[UserPublic]:
     """The directory for office roles, sorted by full name; `q` searches name, email, job."""
-    items, next_cursor = users.list_users(
-        session,
+    items, next_cursor = await users.list_users(
+        db,
         q=q,
         role=role,
         organization_id=organization_id,

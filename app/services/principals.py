@@ -1,10 +1,12 @@
 import uuid
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ScalarSelect, Select, bindparam, exists, func, literal, select
 from sqlmodel import Session, col
 
+from app.db import Db, driver_json, driver_uuid
 from app.models import RefreshToken, Role, ServiceAccount, User, UserRole
 from app.security import Principal
 
@@ -63,37 +65,72 @@ _USER = _user_stmt(with_family=False)
 _USER_IN_FAMILY = _user_stmt(with_family=True)
 
 
+_ACCOUNT: Select[*tuple[Any, ...]] = select(
+    col(ServiceAccount.name), col(ServiceAccount.is_active), col(ServiceAccount.scopes)
+).where(col(ServiceAccount.id) == bindparam("account_id"))
+
+Lookup = tuple[
+    Select[*tuple[Any, ...]], dict[str, Any], Callable[[Sequence[Any]], Principal | None]
+]
+
+
+def _lookup(subject: str, family_id: uuid.UUID | None) -> Lookup | None:
+    """The one query that finds the caller behind a token subject, and how its row becomes
+    the principal (None when deactivated or their login was ended)."""
+    try:
+        if subject.startswith(SERVICE_SUBJECT_PREFIX):
+            account_id = uuid.UUID(subject.removeprefix(SERVICE_SUBJECT_PREFIX))
+
+            def account(row: Sequence[Any]) -> Principal | None:
+                name, is_active, scopes = row
+                if not is_active:
+                    return None
+                scopes = frozenset(driver_json(scopes))
+                return Principal(id=account_id, kind="service", name=name, scopes=scopes)
+
+            return _ACCOUNT, {"account_id": account_id}, account
+        user_id = uuid.UUID(subject)
+    except ValueError:
+        return None
+
+    def user(row: Sequence[Any]) -> Principal | None:
+        name, organization_id, is_active, roles, revoked = row
+        if not is_active or revoked:
+            return None
+        return Principal(
+            id=user_id,
+            kind="user",
+            name=name,
+            organization_id=driver_uuid(organization_id),
+            roles=frozenset(parse_roles(roles)),
+            family_id=family_id,
+        )
+
+    # One query per request: the person, their roles and whether their login was ended.
+    if family_id is None:
+        return _USER, {"user_id": user_id}, user
+    return _USER_IN_FAMILY, {"user_id": user_id, "family_id": family_id}, user
+
+
 def load_principal(
     session: Session, subject: str, family_id: uuid.UUID | None = None
 ) -> Principal | None:
     """The active caller behind a token subject, or None (deactivated, deleted, malformed)."""
-    try:
-        if subject.startswith(SERVICE_SUBJECT_PREFIX):
-            account_id = uuid.UUID(subject.removeprefix(SERVICE_SUBJECT_PREFIX))
-            account = session.get(ServiceAccount, account_id)
-            if account is None or not account.is_active:
-                return None
-            return Principal(
-                id=account.id,
-                kind="service",
-                name=account.name,
-                scopes=frozenset(account.scopes),
-            )
-        user_id = uuid.UUID(subject)
-    except ValueError:
+    lookup = _lookup(subject, family_id)
+    if lookup is None:
         return None
-    # One query per request: the person, their roles and whether their login was ended.
-    if family_id is None:
-        row = session.execute(_USER, {"user_id": user_id}).first()
-    else:
-        row = session.execute(_USER_IN_FAMILY, {"user_id": user_id, "family_id": family_id}).first()
-    if row is None or not row[2] or row[4]:
+    stmt, params, build = lookup
+    row = session.connection().execute(stmt, params).first()
+    return None if row is None else build(row)
+
+
+async def read_principal(
+    db: Db, subject: str, family_id: uuid.UUID | None = None
+) -> Principal | None:
+    """`load_principal` for a dependency: on the event loop where the request's reads are."""
+    lookup = _lookup(subject, family_id)
+    if lookup is None:
         return None
-    return Principal(
-        id=user_id,
-        kind="user",
-        name=row[0],
-        organization_id=row[1],
-        roles=frozenset(parse_roles(row[3])),
-        family_id=family_id,
-    )
+    stmt, params, build = lookup
+    rows = await db.rows(stmt, params)
+    return build(rows[0]) if rows else None

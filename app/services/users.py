@@ -3,13 +3,15 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Select, bindparam, delete, exists, select, update
 from sqlmodel import Session, col
 
+from app.db import Db, raw, raw_utc
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import RefreshToken, Role, User, UserRole
 from app.models.base import utcnow
-from app.pagination import SortKey, paginate, split_page
+from app.pagination import SortKey, cursor_values, paginate_bound, split_page
 from app.policy import Action, can
 from app.schemas.users import PasswordChange, UserCreate, UserPublic, UserSelfUpdate, UserUpdate
 from app.security import Principal, hash_password, verify_password
@@ -20,15 +22,15 @@ from app.text import LIKE_ESCAPE, contains_pattern, search_text
 
 ORDER = SortKey(columns=[col(User.full_name), col(User.id)], types=[str, uuid.UUID])
 PUBLIC_COLUMNS = (
-    col(User.id),
+    raw(col(User.id)),
     col(User.email),
     col(User.full_name),
     col(User.job_title),
-    col(User.organization_id),
+    raw(col(User.organization_id)),
     col(User.is_active),
     col(User.version),
-    col(User.created_at),
-    col(User.updated_at),
+    raw(col(User.created_at)),
+    raw(col(User.updated_at)),
 )
 
 
@@ -40,8 +42,9 @@ _PUBLIC: Select[Any] = select(*PUBLIC_COLUMNS, roles_column().label("roles"))
 _BY_ID = _PUBLIC.where(col(User.id) == bindparam("user_id"))
 
 
-def _row_to_public(row: Sequence[Any]) -> UserPublic:
+def _public_fields(row: Sequence[Any]) -> dict[str, Any]:
     # Unpacked by position: a Row's attribute lookup by name costs more than the model itself.
+    # Ids and timestamps come as the driver read them (`raw`, `Db.rows`); pydantic parses them.
     (
         user_id,
         email,
@@ -54,18 +57,26 @@ def _row_to_public(row: Sequence[Any]) -> UserPublic:
         updated_at,
         roles,
     ) = row
-    return UserPublic(
-        id=user_id,
-        email=email,
-        full_name=full_name,
-        job_title=job_title,
-        organization_id=organization_id,
-        roles=parse_roles(roles),
-        is_active=is_active,
-        version=version,
-        created_at=created_at,
-        updated_at=updated_at,
-    )
+    return {
+        "id": user_id,
+        "email": email,
+        "full_name": full_name,
+        "job_title": job_title,
+        "organization_id": organization_id,
+        "roles": parse_roles(roles),
+        "is_active": is_active,
+        "version": version,
+        "created_at": raw_utc(created_at),
+        "updated_at": raw_utc(updated_at),
+    }
+
+
+def _row_to_public(row: Sequence[Any]) -> UserPublic:
+    return UserPublic.model_validate(_public_fields(row))
+
+
+# A page is validated in one call: cheaper than one model at a time.
+_PUBLIC_LIST = TypeAdapter(list[UserPublic])
 
 
 def get_user(session: Session, user_id: uuid.UUID) -> UserPublic:
@@ -100,13 +111,15 @@ def _filtered(*, q: bool, role: bool, organization: bool, active: bool) -> Selec
 
 
 @lru_cache(maxsize=256)
-def _first_page(*, q: bool, role: bool, organization: bool, active: bool, limit: int) -> Any:
+def _page(
+    *, q: bool, role: bool, organization: bool, active: bool, after: bool, limit: int
+) -> Select[Any]:
     stmt = _filtered(q=q, role=role, organization=organization, active=active)
-    return paginate(stmt, ORDER, cursor=None, limit=limit)
+    return paginate_bound(stmt, ORDER, after=after, limit=limit)
 
 
-def list_users(
-    session: Session,
+async def list_users(
+    db: Db,
     *,
     q: str | None,
     role: Role | None,
@@ -115,25 +128,25 @@ def list_users(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[UserPublic], str | None]:
-    shape = {
-        "q": bool(q),
-        "role": role is not None,
-        "organization": organization_id is not None,
-        "active": is_active is not None,
-    }
-    if cursor:
-        stmt = paginate(_filtered(**shape), ORDER, cursor=cursor, limit=limit)
-    else:
-        stmt = _first_page(**shape, limit=limit)
+    stmt = _page(
+        q=bool(q),
+        role=role is not None,
+        organization=organization_id is not None,
+        active=is_active is not None,
+        after=bool(cursor),
+        limit=limit,
+    )
     values = {
         "q": contains_pattern(q) if q else None,
         "role": role,
         "organization_id": organization_id,
         "is_active": is_active,
+        **(cursor_values(cursor, ORDER) if cursor else {}),
     }
-    rows = session.execute(stmt, values).all()
-    page, next_cursor = split_page(rows, limit, lambda r: [r.full_name, r.id])
-    return [_row_to_public(r) for r in page], next_cursor
+    # A text search may read the whole table; a filtered page walks the name index and stops.
+    rows = await db.rows(stmt, values, scan=bool(q))
+    page = _PUBLIC_LIST.validate_python([_public_fields(r) for r in rows])
+    return split_page(page, limit, lambda u: [u.full_name, u.id])
 
 
 def _refresh_search(user: User) -> None:
