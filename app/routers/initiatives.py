@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from app.deps import (
     CurrentUser,
     Cursor,
+    DbDep,
     IfMatch,
     Limit,
     SearchQuery,
@@ -39,8 +40,8 @@ Creator = Annotated[Principal, Depends(require(Action.initiatives_create))]
 
 
 @router.get("", summary="Список инициатив", responses=problem_responses(401, 403, 422))
-def list_initiatives(
-    session: SessionDep,
+async def list_initiatives(
+    db: DbDep,
     actor: Reader,
     status: Annotated[
         list[InitiativeStatus] | None,
@@ -61,8 +62,8 @@ def list_initiatives(
 ) -> Page[InitiativeSummary]:
     """Initiatives the caller may see (drafts only their own), filtered and keyset-paginated.
     `q` searches title, summary, code and topics, case-insensitively in Cyrillic."""
-    items, next_cursor = initiatives.list_initiatives(
-        session,
+    items, next_cursor = await initiatives.list_initiatives(
+        db,
         actor=actor,
         statuses=status or [],
         organization_id=organization_id,
