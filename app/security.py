@@ -1,9 +1,11 @@
 """Passwords and tokens: nothing here touches the database."""
 
+import calendar
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from jose import JWTError, jwt
@@ -105,6 +107,31 @@ def create_token(
 
 
 def decode_token(settings: Settings, token: str, *, expected_type: TokenType) -> TokenClaims:
+    claims, expires, not_before = _verified(
+        settings.jwt_secret.get_secret_value(),
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        token,
+        expected_type,
+    )
+    # A token verified before is checked against the clock again, as python-jose does it.
+    now = calendar.timegm(datetime.now(UTC).utctimetuple())
+    if expires < now:
+        raise InvalidToken("Signature has expired.")
+    if not_before is not None and not_before > now:
+        raise InvalidToken("The token is not yet valid (nbf)")
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified(
+    secret: str, audience: str, issuer: str, token: str, expected_type: TokenType
+) -> tuple[TokenClaims, int, int | None]:
+    """The claims of a token whose signature and static claims check out, with its `exp` and
+    `nbf`. Kept per token: verifying costs as much as the rest of a list request's
+    dependencies. Only tokens that passed are kept (an exception is never cached); the times
+    are checked on every use (`decode_token`), and who the token belongs to — active, not
+    logged out — is looked up in the database on every request (`deps.get_current_principal`)."""
     try:
         # Only HS256 is accepted: `alg: none` and HS/RS confusion fail here.
         header = jwt.get_unverified_header(token)
@@ -112,10 +139,10 @@ def decode_token(settings: Settings, token: str, *, expected_type: TokenType) ->
             raise InvalidToken("unexpected algorithm")
         payload = jwt.decode(
             token,
-            settings.jwt_secret.get_secret_value(),
+            secret,
             algorithms=[JWT_ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
+            audience=audience,
+            issuer=issuer,
             options={
                 "require_exp": True,
                 "require_iat": True,
@@ -132,7 +159,10 @@ def decode_token(settings: Settings, token: str, *, expected_type: TokenType) ->
     try:
         jti = uuid.UUID(str(payload["jti"]))
         family = uuid.UUID(str(payload["fam"])) if "fam" in payload else None
-        expires_at = datetime.fromtimestamp(int(payload["exp"]), tz=utcnow().tzinfo)
+        expires = int(payload["exp"])
+        not_before = int(payload["nbf"]) if "nbf" in payload else None
+        expires_at = datetime.fromtimestamp(expires, tz=UTC)
     except (ValueError, TypeError) as exc:
         raise InvalidToken("malformed claims") from exc
-    return TokenClaims(str(payload["sub"]), expected_type, jti, family, expires_at)
+    claims = TokenClaims(str(payload["sub"]), expected_type, jti, family, expires_at)
+    return claims, expires, not_before
