@@ -263,7 +263,7 @@ class Db:
         self, stmt: Executable, params: Mapping[str, Any], *, scan: bool = False
     ) -> Rows:
         """Every row of `stmt` as the driver returns it (see `_DriverStatement`). `scan`: the
-        statement may read much of a table (a text search)."""
+        statement may read much of a table to fill its page (a text search, a rare filter)."""
         return await run_in_threadpool(_session_rows, self._session, stmt, params)
 
     async def end(self, error: BaseException | None) -> None:
@@ -293,7 +293,7 @@ class _SqliteLoopDb(_LoopDb):
     """SQLite on the event loop: a page read through an index costs a fraction of a
     millisecond, less than a hop to a worker thread and back costs under load. A `scan` still
     goes to a worker thread: SQLite runs a query in the calling thread, and a search through
-    100 000 rows would hold up every other request for a third of a second."""
+    100 000 rows (a third of a second) would hold up every other request."""
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()

@@ -343,8 +343,10 @@ async def list_initiatives(
         **{f"wanted_status_{i}": status for i, status in enumerate(statuses)},
         **(cursor_values(cursor, key) if cursor else {}),
     }
-    # A text search may read the whole table; other pages walk an index and stop.
-    rows = await db.rows(stmt, values, scan=bool(q))
+    # The whole list walks the index of its order and stops at the limit; a filter may have to
+    # read far along it to fill a page (an author's three initiatives among 100 000).
+    filtered = statuses or organization_id or education_level or academic_year or author_id
+    rows = await db.rows(stmt, values, scan=bool(filtered or mine or topic or q))
     key_of = SORT_VALUES[InitiativeSort(sort.removeprefix("-"))]
     return split_page([_summary(row) for row in rows], limit, key_of)
 

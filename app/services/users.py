@@ -110,6 +110,9 @@ def _filtered(*, q: bool, role: bool, organization: bool, active: bool) -> Selec
     return stmt
 
 
+_FEW = frozenset({Role.admin, Role.office_head, Role.office_member})
+
+
 @lru_cache(maxsize=256)
 def _page(
     *, q: bool, role: bool, organization: bool, active: bool, after: bool, limit: int
@@ -143,8 +146,10 @@ async def list_users(
         "is_active": is_active,
         **(cursor_values(cursor, ORDER) if cursor else {}),
     }
-    # A text search may read the whole table; a filtered page walks the name index and stops.
-    rows = await db.rows(stmt, values, scan=bool(q))
+    # A page walks the name index and stops at the limit, unless what it looks for is rare: a
+    # text search, office people and admins (a handful in a city's network), the deactivated.
+    scan = bool(q) or role in _FEW or is_active is False
+    rows = await db.rows(stmt, values, scan=scan)
     page = _PUBLIC_LIST.validate_python([_public_fields(r) for r in rows])
     return split_page(page, limit, lambda u: [u.full_name, u.id])
 
