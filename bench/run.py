@@ -309,7 +309,8 @@ def bench_database(name: str, database_url: str, args: argparse.Namespace) -> li
                 print(
                     f"  round {round_no + 1} {target:<8} {sample.rps:9.1f} req/s  "
                     f"p50 {sample.p50_ms:6.2f} ms  p99 {sample.p99_ms:6.2f} ms  "
-                    f"CPU {sample.cpu_ms_per_request:5.2f} ms/req",
+                    f"CPU {sample.cpu_ms_per_request:5.2f} ms/req  "
+                    f"load {os.getloadavg()[0]:.2f}",
                     flush=True,
                 )
     return list(results.values())
@@ -349,7 +350,8 @@ def main() -> None:
 
     print(
         f"\n{args.users} people, GET ?{args.query}&limit=50, {args.workers} worker(s) each, "
-        f"{args.connections} connections, {args.rounds} x {args.duration} s (medians)"
+        f"{args.connections} connections, {args.rounds} x {args.duration} s (medians); "
+        "load average now {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     )
     print(
         f"{'database':<10} {'target':<9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
