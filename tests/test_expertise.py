@@ -570,6 +570,22 @@ class TestSummary:
         assert_problem(client.get(url, headers=world["outsider"].headers), 403)
         assert_problem(client.get(url), 401)
 
+    def test_an_expert_reads_the_summary_only_of_rounds_they_have_concluded(self, client, world):
+        first, second = world["experts"][:2]
+        review_done(client, world, first, relevance=2, feasibility=3, recommendation="reject")
+        pending = assign(client, world, second).json()
+        client.post(f"/api/v1/reviews/{pending['id']}/accept", headers=second.headers, json={})
+        url = f"/api/v1/initiatives/{world['initiative']['id']}/expertise-summary"
+        before = client.get(url, headers=second.headers)
+        assert before.status_code == 200, before.text
+        assert before.json()["rounds"] == []
+        client.post(
+            f"/api/v1/reviews/{pending['id']}/submit", headers=second.headers, json=conclusion()
+        )
+        (round1,) = client.get(url, headers=second.headers).json()["rounds"]
+        assert round1["conclusions"] == 2
+        assert round1["recommendations"] == {"approve": 1, "reject": 1}
+
     def test_constant_queries(self, client, world, count_queries):
         url = f"/api/v1/initiatives/{world['initiative']['id']}"
         review_done(client, world, world["experts"][0])

@@ -697,13 +697,25 @@ def expertise_summary(
     session: Session, *, actor: Principal, initiative_id: uuid.UUID
 ) -> ExpertiseSummary:
     initiative = initiatives.load_visible(session, actor, initiative_id)
-    if not _is_office(actor):
-        # Same audience as the conclusions themselves.
-        list_initiative_reviews(session, actor=actor, initiative_id=initiative_id)
-    settings = get_settings()
     submitted = (col(ReviewAssignment.initiative_id) == initiative.id) & (
         col(ReviewAssignment.status) == ReviewStatus.submitted
     )
+    if not _is_office(actor):
+        # Same audience as the conclusions themselves.
+        list_initiative_reviews(session, actor=actor, initiative_id=initiative_id)
+        own = session.execute(
+            select(col(ReviewAssignment.review_round), col(ReviewAssignment.status)).where(
+                col(ReviewAssignment.initiative_id) == initiative.id,
+                col(ReviewAssignment.expert_id) == actor.id,
+            )
+        ).all()
+        if own:
+            # An expert reads the others' conclusions only in rounds where their own is in; a
+            # round's means would otherwise give away the scores of the one expert who has
+            # submitted.
+            rounds_done = {r for r, status in own if status == ReviewStatus.submitted}
+            submitted = submitted & col(ReviewAssignment.review_round).in_(rounds_done)
+    settings = get_settings()
     normalized = col(ConclusionScore.score) * 100.0 / col(Criterion.max_score)
     # Per conclusion: its weighted normalised score (0-100), computed in SQL.
     per_conclusion = session.execute(
