@@ -520,6 +520,31 @@ class TestVisibilityAndApproval:
         body = assert_problem(r, 409, "guard_failed")
         assert body["extra"]["blocked_by"][0]["guard"] == "active_criteria_set"
 
+    def test_leaving_expertise_closes_the_rounds_open_assignments(self, client, world, admin):
+        accepted = assign(client, world, world["experts"][0]).json()
+        invited = assign(client, world, world["experts"][1]).json()
+        expert = world["experts"][0]
+        client.post(f"/api/v1/reviews/{accepted['id']}/accept", headers=expert.headers, json={})
+        r = client.post(
+            f"/api/v1/initiatives/{world['initiative']['id']}/transitions",
+            headers=world["member"].headers,
+            json={"action": "request_revision", "comment": "Уточните результаты"},
+        )
+        assert r.status_code == 200, r.text
+        for review in (accepted, invited):
+            got = client.get(f"/api/v1/reviews/{review['id']}", headers=world["member"].headers)
+            assert got.json()["status"] == "cancelled"
+        late = client.post(
+            f"/api/v1/reviews/{accepted['id']}/submit", headers=expert.headers, json=conclusion()
+        )
+        assert late.status_code == 409, late.text
+        events = client.get(
+            "/api/v1/audit",
+            headers=admin.headers,
+            params={"entity_id": accepted["id"], "action": "review.cancelled"},
+        ).json()["items"]
+        assert len(events) == 1
+
     def test_resubmit_opens_a_new_round(self, client, world):
         review_done(client, world, world["experts"][0])
         url = f"/api/v1/initiatives/{world['initiative']['id']}/transitions"

@@ -6,7 +6,9 @@ from sqlmodel import Session, col
 
 from app.config import get_settings
 from app.models import CriteriaSet, Initiative, ReviewAssignment, ReviewStatus
+from app.models.base import utcnow
 from app.security import Principal
+from app.services import events
 
 
 def active_criteria_set(session: Session, _: Initiative, __: Principal) -> str | None:
@@ -44,3 +46,32 @@ def no_pending_reviews(session: Session, initiative: Initiative, _: Principal) -
     if pending == 0:
         return None
     return f"Эксперты приняли, но ещё не сдали заключения: {pending}"
+
+
+def close_open_reviews(session: Session, initiative: Initiative, actor: Principal) -> None:
+    """When an initiative leaves expertise, the round's invitations and accepted but unsubmitted
+    assignments end with it: a conclusion on a closed round would otherwise still be accepted,
+    and the expert would keep it as open load."""
+    # Without no_autoflush the query would flush the initiative's new status early, and the
+    # transition's own flush would then count a second version.
+    with session.no_autoflush:
+        open_reviews = session.scalars(
+            select(ReviewAssignment).where(
+                col(ReviewAssignment.initiative_id) == initiative.id,
+                col(ReviewAssignment.status).in_([ReviewStatus.invited, ReviewStatus.accepted]),
+            )
+        ).all()
+    reason = f"Раунд экспертизы {initiative.review_round} закрыт: инициатива вышла из экспертизы"
+    now = utcnow()
+    for review in open_reviews:
+        review.status = ReviewStatus.cancelled
+        review.cancelled_at = now
+        review.cancel_reason = reason
+        events.record(
+            session,
+            actor=actor,
+            action="review.cancelled",
+            entity_type="review",
+            entity_id=review.id,
+            data={"initiative_id": str(initiative.id), "reason": reason},
+        )

@@ -710,7 +710,7 @@ def transition(
     source = InitiativeStatus(initiative.status)
     initiative.status = step.target
     for effect in step.effects:
-        effect(session, initiative)
+        effect(session, initiative, actor)
     initiative.updated_at = utcnow()
     session.flush()  # a concurrent transition makes this a StaleDataError → 409
     session.add(

@@ -9,6 +9,7 @@ table, `GET /initiatives/{id}/actions` evaluates it for the caller, and
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -70,8 +71,14 @@ class GuardSpec:
         return 403 if self.forbids else 409
 
 
-def _new_review_round(_: Session, initiative: Initiative) -> None:
+def _new_review_round(_: Session, initiative: Initiative, __: Principal) -> None:
     initiative.review_round += 1
+
+
+CLOSES_REVIEWS: dict[str, Any] = {
+    "effects": (expertise_guards.close_open_reviews,),
+    "effect_descriptions": ("close_open_reviews",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +91,7 @@ class Step:
     label_en: str
     requires_comment: bool = False
     guards: tuple[GuardSpec, ...] = ()
-    effects: tuple[Callable[[Session, Initiative], None], ...] = ()
+    effects: tuple[Callable[[Session, Initiative, Principal], None], ...] = ()
     effect_descriptions: tuple[str, ...] = ()
 
 
@@ -151,14 +158,16 @@ STEPS: dict[LifecycleAction, Step] = {
         Step(LifecycleAction.request_revision,
              frozenset({S.submitted, S.consultation, S.expertise}), S.revision, OFFICE,
              "Вернуть на доработку", "Request revision", requires_comment=True,
-             guards=(INDEPENDENT,)),
+             guards=(INDEPENDENT,), **CLOSES_REVIEWS),
         Step(LifecycleAction.resubmit, frozenset({S.revision}), S.submitted, PROPOSERS,
              "Подать повторно", "Resubmit",
              effects=(_new_review_round,), effect_descriptions=("new_review_round",)),
         Step(LifecycleAction.approve, frozenset({S.expertise}), S.approved, HEAD,
-             "Одобрить", "Approve", guards=(INDEPENDENT, ENOUGH_CONCLUSIONS, NO_PENDING_REVIEWS)),
+             "Одобрить", "Approve", guards=(INDEPENDENT, ENOUGH_CONCLUSIONS, NO_PENDING_REVIEWS),
+             **CLOSES_REVIEWS),
         Step(LifecycleAction.reject, frozenset({S.submitted, S.expertise}), S.rejected, HEAD,
-             "Отклонить", "Reject", requires_comment=True, guards=(INDEPENDENT,)),
+             "Отклонить", "Reject", requires_comment=True, guards=(INDEPENDENT,),
+             **CLOSES_REVIEWS),
         Step(LifecycleAction.start, frozenset({S.approved}), S.in_progress, OFFICE,
              "Начать реализацию", "Start implementation", guards=(INDEPENDENT,)),
         Step(LifecycleAction.suspend, frozenset({S.in_progress}), S.suspended, OFFICE,
@@ -170,7 +179,7 @@ STEPS: dict[LifecycleAction, Step] = {
         Step(LifecycleAction.close, frozenset({S.completed}), S.closed, HEAD,
              "Закрыть", "Close", guards=(INDEPENDENT,)),
         Step(LifecycleAction.withdraw, BEFORE_APPROVAL, S.withdrawn, frozenset({Party.author}),
-             "Отозвать", "Withdraw"),
+             "Отозвать", "Withdraw", **CLOSES_REVIEWS),
         Step(LifecycleAction.cancel, frozenset({S.in_progress, S.suspended}), S.cancelled, HEAD,
              "Прекратить", "Cancel", requires_comment=True, guards=(INDEPENDENT,)),
     ]
