@@ -565,6 +565,55 @@ class TestVisibilityAndApproval:
         assert [r["review_round"] for r in reviews] == [1, 2]
 
 
+class TestOfficeAuthor:
+    def test_an_office_author_does_not_run_their_own_expertise(
+        self, client, world, make_user, make_org
+    ):
+        own = make_user(Role.office_member, Role.participant, organization_id=make_org())
+        initiative = client.post(
+            "/api/v1/initiatives",
+            headers=own.headers,
+            json={"title": "Замысел сотрудника офиса", "education_level": "basic",
+                  "academic_year": "2021-2022"},
+        ).json()  # fmt: skip
+        url = f"/api/v1/initiatives/{initiative['id']}"
+        client.post(f"{url}/transitions", headers=own.headers, json={"action": "submit"})
+        r = client.post(
+            f"{url}/transitions", headers=world["member"].headers,
+            json={"action": "send_to_expertise"},
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        expert = world["experts"][0]
+        body = {"expert_id": str(expert.id), "position": "content_expert", "due_at": due()}
+        assert_problem(
+            client.post(f"{url}/reviews", headers=own.headers, json=body),
+            403,
+            "conflict_of_interest",
+        )
+        review = client.post(f"{url}/reviews", headers=world["member"].headers, json=body).json()
+        client.post(f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={})
+        submitted = client.post(
+            f"/api/v1/reviews/{review['id']}/submit", headers=expert.headers, json=conclusion()
+        )
+        assert submitted.status_code == 200, submitted.text
+        (seen,) = client.get(f"{url}/reviews", headers=own.headers).json()
+        assert seen["expert_id"] is None
+        assert seen["expert_name"] is None
+        assert_problem(
+            client.put(
+                f"/api/v1/reviews/{review['id']}/quality", headers=own.headers, json={"rating": 1}
+            ),
+            403,
+            "conflict_of_interest",
+        )
+        rated = client.put(
+            f"/api/v1/reviews/{review['id']}/quality",
+            headers=world["member"].headers,
+            json={"rating": 5},
+        )
+        assert rated.status_code == 200, rated.text
+
+
 class TestSummary:
     def test_scores_and_disagreement(self, client, world):
         review_done(client, world, world["experts"][0], relevance=5, feasibility=10)

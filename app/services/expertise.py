@@ -56,7 +56,7 @@ from app.schemas.expertise import (
     ScoreOut,
 )
 from app.security import Principal
-from app.services import events, initiatives
+from app.services import events, initiatives, lifecycle
 from app.services.versioning import check_version
 from app.text import topic_key
 
@@ -312,6 +312,16 @@ def _is_office(actor: Principal) -> bool:
     return actor.has_role(Role.office_head, Role.office_member)
 
 
+def _refuse_conflict_of_interest(
+    session: Session, actor: Principal, initiative: Initiative
+) -> None:
+    """Office people who wrote an initiative or are on its team do not run its expertise: the
+    same rule as the lifecycle's office decisions."""
+    reason = lifecycle.independent_of_initiative(session, initiative, actor)
+    if reason is not None:
+        raise Forbidden(reason, code="conflict_of_interest")
+
+
 def list_initiative_reviews(
     session: Session, *, actor: Principal, initiative_id: uuid.UUID
 ) -> list[ReviewOut]:
@@ -324,7 +334,11 @@ def list_initiative_reviews(
         .where(col(ReviewAssignment.initiative_id) == initiative.id)
         .order_by(col(ReviewAssignment.review_round), col(ReviewAssignment.created_at))
     ).all()
-    if _is_office(actor):
+    # An office person reads their own initiative's reviews as its author does, blind.
+    if (
+        _is_office(actor)
+        and lifecycle.independent_of_initiative(session, initiative, actor) is None
+    ):
         return _reviews_out(session, rows, hide_identity=set())
     blind = get_settings().blind_reviews
     own = [r for r in rows if r.expert_id == actor.id]
@@ -431,6 +445,7 @@ def assign_review(
     session: Session, *, actor: Principal, initiative_id: uuid.UUID, data: ReviewAssign
 ) -> ReviewOut:
     initiative = initiatives.load_visible(session, actor, initiative_id)
+    _refuse_conflict_of_interest(session, actor, initiative)
     if initiative.status != InitiativeStatus.expertise:
         raise Conflict(
             "Экспертов назначают, когда инициатива на экспертизе",
@@ -545,6 +560,7 @@ def cancel_review(
     session: Session, *, actor: Principal, review_id: uuid.UUID, data: ReviewCancel
 ) -> ReviewOut:
     review = _assignment(session, actor, review_id)
+    _refuse_conflict_of_interest(session, actor, session.get_one(Initiative, review.initiative_id))
     if review.status not in OPEN:
         raise Conflict("Отменить можно только незавершённое назначение", code="review_closed")
     review.status = ReviewStatus.cancelled
@@ -678,6 +694,7 @@ def rate_quality(
     session: Session, *, actor: Principal, review_id: uuid.UUID, data: QualityRating
 ) -> ReviewOut:
     review = _assignment(session, actor, review_id)
+    _refuse_conflict_of_interest(session, actor, session.get_one(Initiative, review.initiative_id))
     conclusion = session.get(Conclusion, review.id)
     if review.status != ReviewStatus.submitted or conclusion is None:
         raise Conflict("Оценить можно только сданное заключение", code="conclusion_not_submitted")
