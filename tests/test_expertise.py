@@ -183,6 +183,25 @@ class TestCriteriaSets:
         numbers = sorted(r.json()["number"] for r in responses)
         assert numbers == list(range(numbers[0], numbers[0] + 4))
 
+    def test_activate_moves_the_active_mark(self, client, world, office_head, participant):
+        first = world["criteria_set"]
+        second = client.post(
+            "/api/v1/criteria-sets",
+            headers=office_head.headers,
+            json={"title": "Редакция 2", "criteria": CRITERIA[:1]},
+        ).json()
+        assert second["is_active"] is False
+        url = f"/api/v1/criteria-sets/{second['id']}/activate"
+        assert_problem(client.post(url), 401)
+        assert_problem(client.post(url, headers=participant.headers), 403)
+        r = client.post(url, headers=office_head.headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["is_active"] is True
+        again = client.get(f"/api/v1/criteria-sets/{first['id']}", headers=office_head.headers)
+        assert again.json()["is_active"] is False
+        missing = "/api/v1/criteria-sets/00000000-0000-0000-0000-000000000001/activate"
+        assert_problem(client.post(missing, headers=office_head.headers), 404)
+
     def test_unknown_set_is_404(self, client, office_head):
         r = client.get(
             "/api/v1/criteria-sets/00000000-0000-0000-0000-000000000001",
@@ -563,6 +582,50 @@ class TestVisibilityAndApproval:
             headers=world["member"].headers,
         ).json()
         assert [r["review_round"] for r in reviews] == [1, 2]
+
+
+class TestReviewList:
+    def test_office_filters_and_pages(self, client, world):
+        first, second, third = world["experts"]
+        review_done(client, world, first)
+        accepted = assign(client, world, second).json()
+        client.post(f"/api/v1/reviews/{accepted['id']}/accept", headers=second.headers, json={})
+        invited = assign(client, world, third).json()
+        member = world["member"].headers
+
+        def ids(**params):
+            r = client.get("/api/v1/reviews", headers=member, params=params)
+            assert r.status_code == 200, r.text
+            return {item["id"] for item in r.json()["items"]}
+
+        everything = ids(initiative_id=world["initiative"]["id"])
+        assert len(everything) == 3
+        assert ids(initiative_id=world["initiative"]["id"], status="invited") == {invited["id"]}
+        assert ids(expert_id=str(second.id)) == {accepted["id"]}
+        assert ids(initiative_id=world["initiative"]["id"], overdue=True) == set()
+        pages, cursor = [], None
+        while True:
+            params = {"initiative_id": world["initiative"]["id"], "limit": 2}
+            if cursor:
+                params["cursor"] = cursor
+            body = client.get("/api/v1/reviews", headers=member, params=params).json()
+            pages.append([item["id"] for item in body["items"]])
+            cursor = body["next_cursor"]
+            if not cursor:
+                break
+        assert [len(p) for p in pages] == [2, 1]
+        assert {i for p in pages for i in p} == everything
+        assert_problem(
+            client.get("/api/v1/reviews", params={"status": "lost"}, headers=member), 422
+        )
+
+    def test_a_draft_before_accepting_is_409(self, client, world):
+        expert = world["experts"][0]
+        review = assign(client, world, expert).json()
+        r = client.put(
+            f"/api/v1/reviews/{review['id']}/conclusion", headers=expert.headers, json=conclusion()
+        )
+        assert r.status_code == 409, r.text
 
 
 class TestOfficeAuthor:
