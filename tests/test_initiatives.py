@@ -909,7 +909,9 @@ class TestUpdate:
             "initiative.updated",
             "initiative.created",
         ]
-        office_edit, author_edit, _ = events
+        office_edit, author_edit, creation = events
+        # Not sent, defaulted to the author's: the log records it as stored.
+        assert creation["data"]["organization_id"] == created["organization_id"]
         assert author_edit["actor_id"] == str(author.id)
         assert author_edit["actor_kind"] == "user"
         # Only what really changed, as [old, new].

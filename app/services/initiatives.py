@@ -507,7 +507,13 @@ def create_initiative(
         action="initiative.created",
         entity_type="initiative",
         entity_id=initiative.id,
-        data={"code": initiative.code, **data.model_dump(mode="json")},
+        # The organization as stored, not as sent: it defaults to the author's, and the log must
+        # be enough to rebuild per-organization figures.
+        data={
+            "code": initiative.code,
+            **data.model_dump(mode="json"),
+            "organization_id": initiative.organization_id and str(initiative.organization_id),
+        },
     )
     return _public(session, initiative)
 
