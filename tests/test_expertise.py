@@ -234,6 +234,13 @@ class TestAssign:
         body = assert_problem(r, 422, "validation_error")
         assert body["errors"][0]["loc"] == ["body", "due_at"]
 
+    @pytest.mark.parametrize("due_at", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"])
+    def test_due_at_beyond_utc_is_422(self, client, world, due_at):
+        # Valid ISO strings whose UTC moment does not exist: a 500 from the database layer once.
+        r = assign(client, world, world["experts"][0], due_at=due_at)
+        body = assert_problem(r, 422, "validation_error")
+        assert body["errors"][0]["loc"] == ["body", "due_at"]
+
     def test_happy(self, client, world):
         r = assign(client, world, world["experts"][0], position="methodologist")
         assert r.status_code == 201, r.text

@@ -291,6 +291,12 @@ class TestListAndGet:
             client.patch(f"{API}/{meeting['id']}", headers=h, json={"scheduled_at": 0}), 422
         )
         assert_problem(client.get(f"{API}/decisions?review_due_by=0", headers=h), 422)
+        beyond_utc = "9999-12-31T23:59:59-05:00"
+        problem = assert_problem(
+            client.patch(f"{API}/{meeting['id']}", headers=h, json={"scheduled_at": beyond_utc}),
+            422,
+        )
+        assert problem["errors"][0]["loc"] == ["body", "scheduled_at"]
 
     def test_detail_queries_do_not_grow(
         self, client, office_member, head, author, make_user, count_queries

@@ -1,8 +1,16 @@
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -22,8 +30,16 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
+def _in_utc(value: datetime) -> datetime:
+    # Stored in UTC: 9999-12-31T23:59:59-05:00 is a valid ISO string but no UTC datetime.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("Дата и время вне допустимого диапазона") from None
+
+
 IsoDate = Annotated[date, BeforeValidator(_iso_only)]
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_in_utc)]
 
 
 def _omit_null(schema: dict[str, Any]) -> None:
