@@ -40,8 +40,10 @@ class TestAudit:
             {"since": "2026-01-01T00:00:00"},
             {"until": "yesterday"},
             {"action": "x" * 81},
+            {"since": "0001-01-01T00:00:00+14:00"},
+            {"until": "9999-12-31T23:59:59-10:00"},
         ],
-        ids=["limit", "actor", "naive-since", "until", "long-action"],
+        ids=["limit", "actor", "naive-since", "until", "long-action", "before-utc", "after-utc"],
     )
     def test_invalid(self, client, admin, params):
         response = client.get(AUDIT, params=params, headers=admin.headers)
