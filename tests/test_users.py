@@ -651,19 +651,34 @@ class TestUpdateUser:
         assert response.json()["is_active"] is False
         assert_problem(client.get(ME, headers=participant.headers), 401, "invalid_token")
 
-    def test_admin_cannot_lock_themselves_out(self, client, admin):
-        for body in ({"is_active": False}, {"roles": ["office_head"]}, {"roles": []}):
+    def test_admin_never_changes_own_roles_or_active_flag(self, client, admin):
+        for body in (
+            {"is_active": False},
+            {"roles": ["office_head"]},
+            {"roles": []},
+            {"roles": ["admin", "office_head"]},
+        ):
             response = client.patch(f"{USERS}/{admin.id}", json=body, headers=admin.headers)
-            assert_problem(response, 409, "self_lockout")
+            problem = assert_problem(response, 403, "own_roles")
+            assert problem["extra"] == {"field": next(iter(body))}
         me = client.get(ME, headers=admin.headers).json()
         assert me["roles"] == ["admin"]
         assert me["is_active"] is True
 
     def test_admin_edits_own_profile(self, client, admin):
+        # Restating the roles one holds is no change, so the profile edit goes through.
         response = client.patch(
             f"{USERS}/{admin.id}",
-            json={"roles": ["admin", "office_head"], "full_name": "Главный Администратор"},
+            json={"roles": ["admin"], "is_active": True, "full_name": "Главный Администратор"},
             headers=admin.headers,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["full_name"] == "Главный Администратор"
+
+    def test_another_admin_grants_roles(self, client, admin, make_user):
+        other = make_user("admin")
+        response = client.patch(
+            f"{USERS}/{admin.id}", json={"roles": ["admin", "office_head"]}, headers=other.headers
         )
         assert response.status_code == 200, response.text
         assert response.json()["roles"] == ["admin", "office_head"]

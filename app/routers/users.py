@@ -130,7 +130,8 @@ def update_user(
     response: Response,
 ) -> UserPublic:
     """Administrators edit profiles, roles and deactivate people; a deactivated person's tokens
-    stop working at once."""
+    stop working at once. Nobody changes their own roles or active flag (403 `own_roles`):
+    another administrator does."""
     user = users.update_user(session, actor=actor, user_id=user_id, data=data, if_match=if_match)
     set_etag(response, user.version)
     return user

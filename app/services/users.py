@@ -8,7 +8,7 @@ from sqlalchemy import Select, bindparam, delete, exists, select, update
 from sqlmodel import Session, col
 
 from app.db import Db, raw, raw_utc
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models import RefreshToken, Role, User, UserRole
 from app.models.base import utcnow
 from app.pagination import SortKey, cursor_values, paginate_bound, split_page
@@ -292,11 +292,18 @@ def update_user(
     patch = data.model_dump(exclude_unset=True, exclude={"version"})
     _reject_nulls(patch, "full_name", "is_active", "roles")
     if user.id == actor.id:
-        # An administrator who locks themselves out leaves the office without anyone to fix it.
-        if patch.get("is_active") is False:
-            raise Conflict("Нельзя деактивировать собственную учётную запись", code="self_lockout")
-        if "roles" in patch and Role.admin not in patch["roles"]:
-            raise Conflict("Нельзя снять с себя роль администратора", code="self_lockout")
+        # Nobody grants themselves powers or locks themselves out: another administrator does.
+        current = get_user(session, user.id)
+        if "roles" in patch and set(patch["roles"]) != set(current.roles):
+            raise Forbidden(
+                "Свои роли изменяет другой администратор", code="own_roles", extra={"field": "roles"}
+            )
+        if "is_active" in patch and patch["is_active"] != current.is_active:
+            raise Forbidden(
+                "Свою учётную запись деактивирует другой администратор",
+                code="own_roles",
+                extra={"field": "is_active"},
+            )
     return _apply(
         session, actor=actor, user=user, patch=patch, if_match=if_match, body_version=data.version
     )
