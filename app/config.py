@@ -71,7 +71,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":
-        secret = self.jwt_secret.get_secret_value()
+        secret = self.jwt_secret.get_secret_value().strip()
+        if not secret:
+            # An empty HS256 key signs tokens anyone can forge, in any environment.
+            raise ValueError("PROJOFFICE_JWT_SECRET must not be empty")
         if self.env == "production" and (secret == DEFAULT_JWT_SECRET or len(secret) < 32):
             raise ValueError(
                 "PROJOFFICE_JWT_SECRET must be set to a random string of at least 32 characters "
