@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 from alembic.config import Config
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from alembic import command
@@ -59,17 +60,32 @@ def create_admin(
     ] = None,
     full_name: Annotated[str, typer.Option(help="ФИО")] = "Администратор",
 ) -> None:
-    """Create an administrator (or grant the role to an existing person)."""
-    from app.services import demo
+    """Create an administrator. A person with that email already there gets the admin role, is
+    reactivated and takes the password given; their other logins end."""
+    from app.errors import DomainError
+    from app.schemas.users import UserCreate
+    from app.services import demo, users
 
     if password is None:
         password = getpass.getpass("Пароль: ")
         if password != getpass.getpass("Повторите пароль: "):
-            raise typer.BadParameter("Пароли не совпадают")
+            raise typer.BadParameter("Пароли не совпадают", param_hint="--password")
+    try:
+        data = UserCreate(email=email, full_name=full_name, password=password)
+    except ValidationError as exc:
+        # One line per field in the operator's words, not a traceback.
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise typer.BadParameter(reasons) from None
     with Session(get_engine()) as session:
-        created = demo.ensure_admin(session, email=email, password=password, full_name=full_name)
+        try:
+            created = demo.ensure_admin(session, data=data)
+        except DomainError as exc:
+            raise typer.BadParameter(exc.detail) from None
         session.commit()
-    typer.echo(("Создан администратор " if created else "Роль администратора выдана: ") + email)
+    typer.echo(
+        ("Создан администратор " if created else "Роль администратора выдана, пароль задан: ")
+        + users.normalize_email(data.email)
+    )
 
 
 @cli.command("demo-data")

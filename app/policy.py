@@ -168,6 +168,8 @@ POLICY: dict[Action, Rule] = {
 
 def can(principal: Principal, action: Action) -> bool:
     rule = POLICY[action]
+    if principal.kind == "system":
+        return True
     if principal.kind == "service":
         return not rule.scopes.isdisjoint(principal.scopes)
     return not rule.roles.isdisjoint(principal.roles)

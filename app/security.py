@@ -47,7 +47,8 @@ class Principal:
     """Who is calling: a person with roles or a service account with scopes."""
 
     id: uuid.UUID
-    kind: Literal["user", "service"]
+    # "system": the operator's own commands (CLI, demo data), logged with no actor id.
+    kind: Literal["user", "service", "system"]
     name: str
     roles: frozenset[Role] = frozenset()
     scopes: frozenset[str] = frozenset()

@@ -23,7 +23,7 @@ from app.services import organizations, users
 PASSWORD = "correct-horse-battery"
 _HASH = hash_password(PASSWORD)
 _counter = itertools.count(1)
-SYSTEM = Principal(id=uuid.UUID(int=0), kind="service", name="tests")
+SYSTEM = Principal(id=uuid.UUID(int=0), kind="system", name="tests")
 
 
 @dataclass

@@ -106,13 +106,17 @@ class TestAuditCsv:
 
     def test_filters_match_the_json_list(self, client, admin, make_user):
         person = make_user(Role.participant)  # user.created by the test system actor
+        edited = client.patch(
+            f"/api/v1/users/{person.id}", json={"job_title": "Учитель"}, headers=admin.headers
+        )
+        assert edited.status_code == 200, edited.text
         old = datetime(2024, 1, 10, 12, tzinfo=UTC)
         record(2, action="test.old", at=old)
         record(2, action="test.new")
         cases: list[dict[str, Any]] = [
             {"action": "test.old"},
             {"entity_type": "test", "entity_id": "item-1"},
-            {"actor_id": str(SYSTEM.id), "action": "user.created"},
+            {"actor_id": str(admin.id), "action": "user.updated"},
             {"since": (old + timedelta(days=1)).isoformat()},
             {"until": (old + timedelta(days=1)).isoformat()},
             {"entity_id": str(person.id)},

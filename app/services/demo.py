@@ -19,7 +19,7 @@ from app.services import (
 )
 
 DEMO_PASSWORD = "demo-password"
-SYSTEM = Principal(id=uuid.UUID(int=0), kind="service", name="system")
+SYSTEM = Principal(id=uuid.UUID(int=0), kind="system", name="system")
 
 ORGANIZATIONS: list[tuple[str, str, OrganizationKind, bool]] = [
     (
@@ -202,17 +202,14 @@ def load_demo_data(session: Session) -> list[tuple[str, str]] | None:
     return DEMO_LOGINS
 
 
-def ensure_admin(session: Session, *, email: str, password: str, full_name: str) -> bool:
-    """Create the administrator, or grant the role to the person with that email."""
-    email = users.normalize_email(email)
+def ensure_admin(session: Session, *, data: UserCreate) -> bool:
+    """Create the administrator; a person with that email already there gets the role, is
+    reactivated and takes the password given (the way back in for a locked-out office)."""
+    email = users.normalize_email(data.email)
     existing = session.scalars(select(User).where(col(User.email) == email)).first()
     if existing is None:
         users.create_user(
-            session,
-            actor=SYSTEM,
-            data=UserCreate(
-                email=email, full_name=full_name, roles=[Role.admin], password=password
-            ),
+            session, actor=SYSTEM, data=data.model_copy(update={"roles": [Role.admin]})
         )
         return True
     current = users.get_user(session, existing.id)
@@ -220,7 +217,8 @@ def ensure_admin(session: Session, *, email: str, password: str, full_name: str)
         session,
         actor=SYSTEM,
         user_id=existing.id,
-        data=UserUpdate(roles=[*current.roles, Role.admin], is_active=True),
+        data=UserUpdate(roles=sorted({*current.roles, Role.admin}), is_active=True),
         if_match=None,
     )
+    users.reset_password(session, actor=SYSTEM, user_id=existing.id, password=data.password)
     return False

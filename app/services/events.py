@@ -33,7 +33,7 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> Event:
     event = Event(
-        actor_id=actor.id if actor else None,
+        actor_id=actor.id if actor and actor.kind != "system" else None,
         actor_kind=actor.kind if actor else "system",
         action=action,
         entity_type=entity_type,

@@ -296,7 +296,9 @@ def update_user(
         current = get_user(session, user.id)
         if "roles" in patch and set(patch["roles"]) != set(current.roles):
             raise Forbidden(
-                "Свои роли изменяет другой администратор", code="own_roles", extra={"field": "roles"}
+                "Свои роли изменяет другой администратор",
+                code="own_roles",
+                extra={"field": "roles"},
             )
         if "is_active" in patch and patch["is_active"] != current.is_active:
             raise Forbidden(
@@ -317,6 +319,20 @@ def update_me(
     _reject_nulls(patch, "full_name")
     return _apply(
         session, actor=actor, user=user, patch=patch, if_match=if_match, body_version=data.version
+    )
+
+
+def reset_password(
+    session: Session, *, actor: Principal, user_id: uuid.UUID, password: str
+) -> None:
+    """An operator sets a person's password (`projoffice create-admin`); their logins end."""
+    user = _load(session, user_id)
+    user.hashed_password = hash_password(password)
+    user.updated_at = utcnow()
+    revoke_refresh_tokens(session, user.id)
+    session.flush()
+    events.record(
+        session, actor=actor, action="user.password_reset", entity_type="user", entity_id=user.id
     )
 
 
