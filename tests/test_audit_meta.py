@@ -203,6 +203,37 @@ class TestEnums:
         assert kinds["gymnasium"] == "Гимназия"
         assert kinds["education_department"] == "Управление образования"
 
+    def test_every_domain_enum_of_the_api_has_labels(self, client):
+        # A frontend labels every value it can receive or send; only these technical ones
+        # (formats, sort keys, diff operations) have no display names.
+        technical = {
+            frozenset({"csv", "json"}),
+            frozenset({"client_credentials", "password"}),
+            frozenset({"added", "modified", "removed"}),
+            frozenset({"delete", "equal", "insert"}),
+        }
+        groups = [{v["code"] for v in g["values"]} for g in client.get("/api/v1/meta/enums").json()]
+        unlabelled = []
+
+        def walk(node):
+            if isinstance(node, dict):
+                values = node.get("enum")
+                if values and all(isinstance(v, str) for v in values):
+                    key = frozenset(values)
+                    sort_keys = any(v.startswith("-") for v in values) and all(
+                        v.lstrip("-") in values for v in values
+                    )
+                    if not (key in technical or sort_keys or any(key <= g for g in groups)):
+                        unlabelled.append(sorted(values))
+                for child in node.values():
+                    walk(child)
+            elif isinstance(node, list):
+                for child in node:
+                    walk(child)
+
+        walk(client.get("/openapi.json").json())
+        assert not unlabelled
+
     def test_invalid_method(self, client, admin):
         response = client.post("/api/v1/meta/enums", json={}, headers=admin.headers)
         assert_problem(response, 405, "method_not_allowed")

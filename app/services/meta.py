@@ -1,7 +1,7 @@
 """Enums with Russian and English labels, and the printable permission matrix."""
 
 from app.models import EducationLevel, InitiativeKind, InitiativeStatus, OrganizationKind, Role
-from app.policy import POLICY
+from app.policy import POLICY, Scope
 from app.schemas.initiatives import (
     Lifecycle,
     LifecycleGuard,
@@ -93,9 +93,16 @@ RECOMMENDATION_LABELS = {
     "reject": ("Отклонить", "Reject"),
 }
 
+SCOPE_LABELS = {
+    Scope.kpi_read: ("Чтение показателей (KPI)", "Read KPIs"),
+    Scope.initiatives_read: ("Чтение инициатив", "Read initiatives"),
+    Scope.webhooks_manage: ("Управление вебхуками", "Manage webhooks"),
+}
+
 # Each later domain adds its groups here: one place, so no enum ships without its labels.
 ENUM_GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "role": {k.value: v for k, v in ROLE_LABELS.items()},
+    "service_account_scope": {k.value: v for k, v in SCOPE_LABELS.items()},
     "organization_kind": {k.value: v for k, v in ORGANIZATION_KIND_LABELS.items()},
     "initiative_status": {k.value: v for k, v in INITIATIVE_STATUS_LABELS.items()},
     "initiative_kind": {k.value: v for k, v in INITIATIVE_KIND_LABELS.items()},
