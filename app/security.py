@@ -17,6 +17,8 @@ from app.models.base import utcnow
 from app.models.users import Role
 
 JWT_ALGORITHM = "HS256"
+# Clocks of several API processes drift a little; a token "issued" later than this is refused.
+IAT_LEEWAY_SECONDS = 60
 TokenType = Literal["access", "refresh"]
 
 password_hasher = PasswordHash((Argon2Hasher(),))
@@ -108,7 +110,7 @@ def create_token(
 
 
 def decode_token(settings: Settings, token: str, *, expected_type: TokenType) -> TokenClaims:
-    claims, expires, not_before = _verified(
+    claims, expires, not_before, issued = _verified(
         settings.jwt_secret.get_secret_value(),
         settings.jwt_audience,
         settings.jwt_issuer,
@@ -121,13 +123,16 @@ def decode_token(settings: Settings, token: str, *, expected_type: TokenType) ->
         raise InvalidToken("Signature has expired.")
     if not_before is not None and not_before > now:
         raise InvalidToken("The token is not yet valid (nbf)")
+    # python-jose only type-checks `iat`; a token issued in the future was not issued by us.
+    if issued > now + IAT_LEEWAY_SECONDS:
+        raise InvalidToken("The token is issued in the future (iat)")
     return claims
 
 
 @lru_cache(maxsize=4096)
 def _verified(
     secret: str, audience: str, issuer: str, token: str, expected_type: TokenType
-) -> tuple[TokenClaims, int, int | None]:
+) -> tuple[TokenClaims, int, int | None, int]:
     """The claims of a token whose signature and static claims check out, with its `exp` and
     `nbf`. Kept per token: verifying costs as much as the rest of a list request's
     dependencies. Only tokens that passed are kept (an exception is never cached); the times
@@ -162,8 +167,9 @@ def _verified(
         family = uuid.UUID(str(payload["fam"])) if "fam" in payload else None
         expires = int(payload["exp"])
         not_before = int(payload["nbf"]) if "nbf" in payload else None
+        issued = int(payload["iat"])
         expires_at = datetime.fromtimestamp(expires, tz=UTC)
     except (ValueError, TypeError) as exc:
         raise InvalidToken("malformed claims") from exc
     claims = TokenClaims(str(payload["sub"]), expected_type, jti, family, expires_at)
-    return claims, expires, not_before
+    return claims, expires, not_before, issued

@@ -166,6 +166,53 @@ class TestRefresh:
         response = client.post(REFRESH, json={"refresh_token": pair["access_token"]})
         assert_problem(response, 401, "invalid_refresh_token")
 
+    @staticmethod
+    def resigned(refresh_token: str, **overrides: Any) -> str:
+        """The issued token with some claims changed, signed with our key: its row is stored,
+        so only the changed claim can make it fail."""
+        payload = {**jwt.get_unverified_claims(refresh_token), **overrides}
+        return jwt.encode(payload, get_settings().jwt_secret.get_secret_value(), "HS256")
+
+    def test_control_a_resigned_refresh_token_rotates(self, client, participant):
+        pair = tokens(client, participant.email)
+        response = client.post(
+            REFRESH, json={"refresh_token": self.resigned(pair["refresh_token"])}
+        )
+        assert response.status_code == 200, response.text
+
+    @pytest.mark.parametrize(
+        "overrides",
+        [
+            {"exp": int(time.time()) - 60},
+            {"aud": "another-api"},
+            {"iss": "https://evil.example.org"},
+            {"iat": int(time.time()) + 3600},
+        ],
+        ids=["expired", "wrong-aud", "wrong-iss", "issued-in-the-future"],
+    )
+    def test_a_stored_token_with_a_bad_claim_is_refused(self, client, participant, overrides):
+        pair = tokens(client, participant.email)
+        token = self.resigned(pair["refresh_token"], **overrides)
+        assert_problem(
+            client.post(REFRESH, json={"refresh_token": token}), 401, "invalid_refresh_token"
+        )
+        # Refused before rotation: the genuine token still works.
+        genuine = client.post(REFRESH, json={"refresh_token": pair["refresh_token"]})
+        assert genuine.status_code == 200, genuine.text
+
+    def test_rotation_is_logged(self, client, participant, admin):
+        pair = tokens(client, participant.email)
+        client.post(REFRESH, json={"refresh_token": pair["refresh_token"]})
+        logged = client.get(
+            "/api/v1/audit",
+            params={"action": "auth.refreshed", "entity_id": str(participant.id)},
+            headers=admin.headers,
+        ).json()["items"]
+        family = jwt.get_unverified_claims(pair["refresh_token"])["fam"]
+        assert [(e["actor_id"], e["data"]) for e in logged] == [
+            (str(participant.id), {"family_id": family})
+        ]
+
     def test_anonymous_garbage_token(self, client):
         response = client.post(REFRESH, json={"refresh_token": "not-a-jwt-at-all"})
         assert_problem(response, 401, "invalid_refresh_token")
@@ -332,6 +379,16 @@ class TestBearerToken:
         now = int(time.time())
         headers = forge(sub=str(participant.id), iat=now - 600, nbf=now - 600, exp=now - 60)
         assert_problem(client.get(ME, headers=headers), 401, "invalid_token")
+
+    def test_issued_in_the_future(self, client, participant):
+        now = int(time.time())
+        headers = forge(sub=str(participant.id), iat=now + 600, nbf=None, exp=now + 900)
+        assert_problem(client.get(ME, headers=headers), 401, "invalid_token")
+
+    def test_a_little_clock_drift_is_tolerated(self, client, participant):
+        now = int(time.time())
+        headers = forge(sub=str(participant.id), iat=now + 20, nbf=None)
+        assert client.get(ME, headers=headers).status_code == 200
 
     def test_not_yet_valid(self, client, participant):
         now = int(time.time())

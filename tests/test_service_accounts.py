@@ -230,6 +230,16 @@ class TestClientCredentials:
         )
         assert_problem(write, 403, "forbidden")
 
+    def test_sign_in_is_logged(self, client, admin):
+        account = create(client, admin, ["kpi:read"])
+        client_login(client, account["client_id"], account["client_secret"])
+        logged = client.get(
+            "/api/v1/audit", params={"action": "auth.client_login"}, headers=admin.headers
+        ).json()["items"]
+        assert [(e["actor_kind"], e["actor_id"], e["entity_id"]) for e in logged] == [
+            ("service", account["id"], account["id"])
+        ]
+
     def test_wrong_secret_and_unknown_client_look_the_same(self, client, admin):
         account = create(client, admin)
         wrong = client_login(client, account["client_id"], "not-the-secret")

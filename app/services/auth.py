@@ -107,6 +107,13 @@ def login_client(
             "Неверный client_id или client_secret", code="invalid_client", keep_changes=True
         )
     login_throttle.reset_account(session, standing)
+    events.record(
+        session,
+        actor=Principal(id=account.id, kind="service", name=account.name),
+        action="auth.client_login",
+        entity_type="service_account",
+        entity_id=account.id,
+    )
     access, _ = create_token(
         settings,
         subject=service_subject(account.id),
@@ -161,6 +168,14 @@ def refresh(session: Session, settings: Settings, *, token: str) -> TokenRespons
     if user is None or not user.is_active:
         raise Unauthorized(BAD_REFRESH, code="invalid_refresh_token")
     stored.rotated_at = utcnow()
+    events.record(
+        session,
+        actor=Principal(id=user.id, kind="user", name=user.full_name),
+        action="auth.refreshed",
+        entity_type="user",
+        entity_id=user.id,
+        data={"family_id": str(stored.family_id)},
+    )
     return _issue_pair(session, settings, user_id=user.id, family_id=stored.family_id)
 
 
