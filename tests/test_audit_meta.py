@@ -289,3 +289,23 @@ class TestHealth:
         response = client.get("/health/ready")
         assert response.status_code == 503
         assert response.json() == {"status": "unavailable", "database": "unreachable"}
+
+    @pytest.mark.parametrize("revision", [None, "base", "-1"], ids=["empty", "base", "behind"])
+    def test_ready_is_503_until_the_schema_is_at_head(
+        self, client, tmp_path, monkeypatch, revision
+    ):
+        from alembic import command
+        from app.cli import alembic_config
+        from app.services import health
+
+        url = f"sqlite:///{tmp_path}/schema.db"
+        unmigrated = create_engine(url)
+        if revision is not None:
+            config = alembic_config()
+            config.set_main_option("sqlalchemy.url", url)
+            command.upgrade(config, "head")
+            command.downgrade(config, revision)
+        monkeypatch.setattr(health, "get_engine", lambda: unmigrated)
+        response = client.get("/health/ready")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "database": "not_migrated"}

@@ -17,12 +17,20 @@ def live() -> HealthStatus:
     "/ready",
     summary="Готов обслуживать запросы",
     response_model=HealthStatus,
-    responses={503: {"model": HealthStatus, "description": "База данных недоступна"}},
+    responses={
+        503: {
+            "model": HealthStatus,
+            "description": "База данных недоступна (`unreachable`) или её схема не обновлена "
+            "миграциями (`not_migrated`: выполните `projoffice migrate`)",
+        }
+    },
 )
 def ready() -> HealthStatus | JSONResponse:
-    """200 when the database answers, 503 otherwise: for load balancers and orchestrators."""
-    if health.database_ready():
+    """200 when the database answers and its schema is at the migrations' head, 503 otherwise:
+    for load balancers and orchestrators."""
+    state = health.database_state()
+    if state == "ok":
         return HealthStatus(status="ok", database="ok")
     return JSONResponse(
-        HealthStatus(status="unavailable", database="unreachable").model_dump(), status_code=503
+        HealthStatus(status="unavailable", database=state).model_dump(), status_code=503
     )

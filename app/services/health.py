@@ -1,13 +1,31 @@
-from sqlalchemy import text
+from functools import lru_cache
+from typing import Literal
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import get_engine
 
+DatabaseState = Literal["ok", "unreachable", "not_migrated"]
 
-def database_ready() -> bool:
+
+@lru_cache
+def _head_revision() -> str | None:
+    from app.cli import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def database_state() -> DatabaseState:
+    """`not_migrated` when the schema is not at Alembic's head: a process serving before
+    `projoffice migrate` (or after a downgrade) would answer with errors, not data."""
     try:
         with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
+            if not inspect(connection).has_table("alembic_version"):
+                return "not_migrated"
+            revisions = connection.execute(text("SELECT version_num FROM alembic_version"))
+            at_head = list(revisions.scalars()) == [_head_revision()]
     except SQLAlchemyError:
-        return False
-    return True
+        return "unreachable"
+    return "ok" if at_head else "not_migrated"
