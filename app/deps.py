@@ -109,6 +109,8 @@ SearchQuery = Annotated[
     Query(
         min_length=1,
         max_length=200,
+        # NUL cut SQLite's LIKE pattern short (everything matched) and PostgreSQL refuses it.
+        pattern=r"^[^\x00]*$",
         description="Поиск без учёта регистра (кириллица тоже); `%` и `_` ищутся буквально",
     ),
 ]

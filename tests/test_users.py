@@ -384,6 +384,15 @@ class TestListUsers:
         assert names("Скидка") == {str(percent.id), str(plain.id)}
         assert names("\\") == set()
 
+    @pytest.mark.parametrize(
+        "url", ["/api/v1/users", "/api/v1/organizations", "/api/v1/initiatives"]
+    )
+    def test_q_with_a_nul_is_422_on_both_databases(self, client, admin, url):
+        # SQLite matched every row (the NUL ended its pattern); PostgreSQL refused it.
+        response = client.get(url, params={"q": "а\x00"}, headers=admin.headers)
+        problem = assert_problem(response, 422, "validation_error")
+        assert problem["errors"][0]["loc"] == ["query", "q"]
+
     def test_keyset_pagination_walks_every_page_once(self, client, admin, make_user):
         created = {str(admin.id)}
         for n in range(7):
