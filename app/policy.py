@@ -1,11 +1,13 @@
 """Who may do what: one declarative table of role × action, plus the object rules.
 
-Routers ask through `deps.require(action)`; services ask `can()` for rules that depend on the
-object. `GET /api/v1/meta/policy` prints this table, and the tests walk it.
+Routers ask through `deps.require(action)`; services ask `can()`, and `passes()` for the rules
+that depend on the object (whose draft, whose assignment, whose track). `GET /api/v1/meta/policy`
+prints both tables, and the tests walk them.
 """
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from app.models.users import Role
 from app.security import Principal
@@ -164,6 +166,124 @@ POLICY: dict[Action, Rule] = {
         "Планировать и проводить заседания, вести повестку, решения и рефлексию", OFFICE_STAFF
     ),
 }
+
+
+class ObjectRule(StrEnum):
+    initiative_draft_read = "initiative.draft.read"
+    initiative_content_edit = "initiative.content.edit"
+    initiative_metadata_edit = "initiative.metadata.edit"
+    initiative_office_steps = "initiative.office_steps"
+    review_own = "review.own"
+    review_conclusions_read = "review.conclusions.read"
+    review_conflict_override = "review.conflict_override"
+    consultation_read = "consultation.read"
+    consultation_work = "consultation.work"
+    meeting_unheld_read = "meeting.unheld.read"
+    amendment_draft_read = "amendment.draft.read"
+    network_event_edit = "network_event.edit"
+    user_self = "user.self"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRuleSpec:
+    description: str
+    # Who passes whatever their relation to the object; the others only by `relation`.
+    roles: frozenset[Role]
+    relation: str
+    # What everyone else gets: 404 where they may not even know the object exists.
+    denied: Literal[403, 404]
+
+
+SEES_ALL_TRACKS = frozenset({Role.admin, Role.office_head, Role.office_member, Role.observer})
+
+OBJECT_RULES: dict[ObjectRule, ObjectRuleSpec] = {
+    ObjectRule.initiative_draft_read: ObjectRuleSpec(
+        "Черновик инициативы (и отозванный, так и не поданный черновик) виден только своим",
+        frozenset({Role.admin}),
+        "автор и команда",
+        404,
+    ),
+    ObjectRule.initiative_content_edit: ObjectRuleSpec(
+        "Содержание инициативы правят только в статусах «Черновик» и «На доработке»",
+        frozenset(),
+        "автор и команда",
+        403,
+    ),
+    ObjectRule.initiative_metadata_edit: ObjectRuleSpec(
+        "Тематику и учебный год инициативы можно уточнять в любом статусе",
+        OFFICE_STAFF,
+        "—",
+        403,
+    ),
+    ObjectRule.initiative_office_steps: ObjectRuleSpec(
+        "Шаги жизненного цикла — по таблице GET /meta/lifecycle; решения офиса по инициативе "
+        "не принимают её автор и команда (конфликт интересов)",
+        frozenset(),
+        "сторона шага: автор, руководитель команды, член или руководитель офиса",
+        403,
+    ),
+    ObjectRule.review_own: ObjectRuleSpec(
+        "Принять, отклонить назначение, сохранить и сдать заключение",
+        frozenset(),
+        "назначенный эксперт (чужое назначение — 404)",
+        404,
+    ),
+    ObjectRule.review_conclusions_read: ObjectRuleSpec(
+        "Заключения экспертов по инициативе",
+        OFFICE_STAFF,
+        "эксперт — после сдачи своего заключения в этом раунде; автор и команда — без имён "
+        "экспертов (слепая экспертиза); офис по своей инициативе — как автор",
+        404,
+    ),
+    ObjectRule.review_conflict_override: ObjectRuleSpec(
+        "Назначить эксперта из той же организации, указав причину",
+        frozenset({Role.office_head}),
+        "—",
+        403,
+    ),
+    ObjectRule.consultation_read: ObjectRuleSpec(
+        "Консультационный трек и его встречи",
+        SEES_ALL_TRACKS,
+        "запросивший сопровождение и консультанты трека; сервисные учётные записи с правом",
+        404,
+    ),
+    ObjectRule.consultation_work: ObjectRuleSpec(
+        "Вести встречи трека и закрывать его",
+        OFFICE_STAFF,
+        "консультанты трека",
+        403,
+    ),
+    ObjectRule.meeting_unheld_read: ObjectRuleSpec(
+        "Запланированное или отменённое заседание (проведённые открыты всем)",
+        SEES_ALL_TRACKS,
+        "ведущий и приглашённые",
+        404,
+    ),
+    ObjectRule.amendment_draft_read: ObjectRuleSpec(
+        "Поправка к уставу до открытия обсуждения; отозвать её может только автор",
+        OFFICE,
+        "автор поправки",
+        404,
+    ),
+    ObjectRule.network_event_edit: ObjectRuleSpec(
+        "Исправить запись о событии сети",
+        OFFICE,
+        "организатор и записавший событие",
+        403,
+    ),
+    ObjectRule.user_self: ObjectRuleSpec(
+        "Свой профиль и пароль; свои роли и активность меняет другой администратор",
+        frozenset(),
+        "сам пользователь",
+        403,
+    ),
+}
+
+
+def passes(principal: Principal, rule: ObjectRule) -> bool:
+    """Whether the principal's roles let it through `rule` whatever its relation to the object;
+    the relation itself is the service's to check."""
+    return principal.kind == "system" or principal.has_role(*OBJECT_RULES[rule].roles)
 
 
 def can(principal: Principal, action: Action) -> bool:

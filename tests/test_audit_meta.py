@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from app.models import Role
-from app.policy import POLICY, can
+from app.policy import OBJECT_RULES, POLICY, ObjectRule, can
 from app.security import Principal
 from tests.factories import PASSWORD, assert_problem
 
@@ -157,7 +157,12 @@ class TestAudit:
 
         entity = str(participant.id)
         actions = [e["action"] for e in events(client, admin, entity_id=entity)]
-        assert actions == ["auth.refresh_reuse_detected", "auth.login", "user.created"]
+        assert actions == [
+            "auth.refresh_reuse_detected",
+            "auth.refreshed",
+            "auth.login",
+            "user.created",
+        ]
         [reuse] = events(client, admin, action="auth.refresh_reuse_detected")
         assert reuse["actor_kind"] == "system"
         assert reuse["data"]["family_id"]
@@ -268,6 +273,56 @@ class TestPolicy:
             for role in Role:
                 person = Principal(id=uuid.uuid4(), kind="user", name="x", roles=frozenset({role}))
                 assert row["allowed"][role.value] is can(person, action), (action, role)
+
+    def test_object_rules_are_printed(self, client, admin):
+        body = client.get(self.URL, headers=admin.headers).json()
+        rules = {row["rule"]: row for row in body["object_rules"]}
+        assert set(rules) == {rule.value for rule in OBJECT_RULES}
+        for rule, spec in OBJECT_RULES.items():
+            row = rules[rule.value]
+            assert (row["description"], row["relation"], row["denied"]) == (
+                spec.description,
+                spec.relation,
+                spec.denied,
+            )
+            assert row["allowed"] == {r.value: r in spec.roles for r in Role}
+
+    @pytest.mark.parametrize(
+        ("rule", "path", "make"),
+        [
+            (ObjectRule.initiative_draft_read, "/api/v1/initiatives", "initiative"),
+            (ObjectRule.consultation_read, "/api/v1/consultations", "consultation"),
+            (ObjectRule.meeting_unheld_read, "/api/v1/meetings", "meeting"),
+        ],
+        ids=lambda value: value if isinstance(value, str) else None,
+    )
+    def test_the_printed_roles_are_the_enforced_ones(
+        self, client, make_user, make_org, rule, path, make
+    ):
+        """Someone with no relation to the object reads it exactly when their role passes."""
+        if make == "initiative":
+            owner = make_user(Role.participant, organization_id=make_org())
+            body = {
+                "title": "Смысловое чтение в начальной школе",
+                "summary": "Черновик замысла",
+                "kind": "project",
+                "education_level": "primary",
+                "academic_year": "2025-2026",
+            }
+        elif make == "consultation":
+            owner = make_user(Role.participant)
+            body = {"topic": "Читательский клуб", "description": "Нужна помощь с замыслом"}
+        else:
+            owner = make_user(Role.office_member)
+            body = {"title": "Заседание", "scheduled_at": "2030-01-15T15:00:00+05:00"}
+        created = client.post(path, json=body, headers=owner.headers)
+        assert created.status_code == 201, created.text
+        url = f"{path}/{created.json()['id']}"
+        for role in Role:
+            stranger = make_user(role)
+            status = client.get(url, headers=stranger.headers).status_code
+            expected = 200 if role in OBJECT_RULES[rule].roles else OBJECT_RULES[rule].denied
+            assert status == expected, (rule, role)
 
 
 class TestHealth:

@@ -21,9 +21,28 @@ class PolicyRow(BaseModel):
     scopes: list[str] = Field(description="Права сервисных учётных записей, дающие действие")
 
 
+class ObjectRuleRow(BaseModel):
+    rule: str = Field(examples=["initiative.draft.read"])
+    description: str
+    allowed: dict[str, bool] = Field(
+        description="Роль → проходит ли правило независимо от отношения к объекту"
+    )
+    relation: str = Field(
+        description="Кто ещё проходит правило — по отношению к объекту",
+        examples=["автор и команда"],
+    )
+    denied: int = Field(
+        description="Что получают остальные: 404, если им не положено знать об объекте",
+        examples=[404],
+    )
+
+
 class PolicyMatrix(BaseModel):
     roles: list[Role]
     rows: list[PolicyRow]
+    object_rules: list[ObjectRuleRow] = Field(
+        description="Правила, зависящие от объекта: чей черновик, чьё назначение, чей трек"
+    )
 
 
 class HealthStatus(BaseModel):

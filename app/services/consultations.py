@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.pagination import SortKey, paginate, split_page
+from app.policy import ObjectRule, passes
 from app.schemas.consultations import (
     ConsultationClose,
     ConsultationCreate,
@@ -50,9 +51,6 @@ from app.services.versioning import check_version
 from app.text import LIKE_ESCAPE, contains_pattern, search_text
 
 S = ConsultationStatus
-OFFICE_STAFF = (Role.office_head, Role.office_member)
-# Who sees every track: the office, the system administrator and the observing department.
-SEES_ALL = (Role.admin, Role.office_head, Role.office_member, Role.observer)
 CONSULTANT_ROLES = frozenset({Role.office_head, Role.office_member, Role.expert})
 FINISHED = frozenset({S.closed, S.declined})
 STATUS_LABELS: dict[ConsultationStatus, tuple[str, str]] = {
@@ -110,7 +108,7 @@ def _consulting(user_id: uuid.UUID) -> Any:
 
 
 def _visible(actor: Principal) -> ColumnElement[bool]:
-    if not actor.is_user or actor.has_role(*SEES_ALL):
+    if not actor.is_user or passes(actor, ObjectRule.consultation_read):
         return true()
     return or_(
         col(ConsultationTrack.requester_id) == actor.id,
@@ -160,7 +158,7 @@ def _require_active(track: ConsultationTrack) -> None:
 
 def _require_writer(session: Session, actor: Principal, track: ConsultationTrack) -> None:
     """Sessions and closing belong to the track's consultants and the office staff."""
-    if actor.has_role(*OFFICE_STAFF) or _is_consultant(session, actor, track.id):
+    if passes(actor, ObjectRule.consultation_work) or _is_consultant(session, actor, track.id):
         return
     raise Forbidden(
         "Вести консультации может только консультант трека или проектный офис",
@@ -395,7 +393,7 @@ def update_track(
     if_match: int | None,
 ) -> ConsultationPublic:
     track = _load(session, actor, track_id)
-    is_office = actor.has_role(*OFFICE_STAFF)
+    is_office = passes(actor, ObjectRule.consultation_work)
     if not (
         is_office or track.requester_id == actor.id or _is_consultant(session, actor, track.id)
     ):

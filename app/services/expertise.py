@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.pagination import SortKey, paginate, split_page
-from app.policy import Action, can
+from app.policy import Action, ObjectRule, can, passes
 from app.schemas.expertise import (
     ConclusionDraft,
     ConclusionOut,
@@ -309,7 +309,7 @@ def _reviews_out(
 
 
 def _is_office(actor: Principal) -> bool:
-    return actor.has_role(Role.office_head, Role.office_member)
+    return passes(actor, ObjectRule.review_conclusions_read)
 
 
 def _refuse_conflict_of_interest(
@@ -487,7 +487,7 @@ def assign_review(
                 "руководитель офиса, указав причину (conflict_override_reason)",
                 code="same_organization",
             )
-        if not actor.has_role(Role.office_head):
+        if not passes(actor, ObjectRule.review_conflict_override):
             raise Forbidden(
                 "Снять конфликт интересов может только руководитель проектного офиса",
                 code="override_forbidden",

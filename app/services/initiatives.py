@@ -32,13 +32,13 @@ from app.models import (
     InitiativeStatus,
     InitiativeTopic,
     Organization,
-    Role,
     TeamRole,
     Transition,
     User,
 )
 from app.models.base import utcnow
 from app.pagination import SortKey, cursor_values, paginate, paginate_bound, split_page
+from app.policy import ObjectRule, passes
 from app.schemas.initiatives import (
     AvailableAction,
     InitiativeCreate,
@@ -82,7 +82,6 @@ CONTENT_FIELDS = frozenset(
 )
 METADATA_FIELDS = frozenset({"topics", "academic_year"})
 NULLABLE_FIELDS = frozenset({"start_date", "end_date"})
-OFFICE_ROLES = (Role.office_member, Role.office_head)
 STATUS_LABELS_RU = {
     InitiativeStatus.draft: "Черновик",
     InitiativeStatus.submitted: "Подана",
@@ -153,7 +152,9 @@ def _open_to_readers() -> ColumnElement[bool]:
 
 
 def _visible(actor: Principal) -> ColumnElement[bool]:
-    return _visible_to(admin=actor.has_role(Role.admin), user=actor.is_user, actor_id=actor.id)
+    return _visible_to(
+        admin=passes(actor, ObjectRule.initiative_draft_read), user=actor.is_user, actor_id=actor.id
+    )
 
 
 def _visible_to(*, admin: bool, user: bool, actor_id: Any) -> ColumnElement[bool]:
@@ -317,7 +318,7 @@ async def list_initiatives(
     limit: int,
 ) -> tuple[list[InitiativeSummary], str | None]:
     stmt = _list_statement(
-        admin=actor.has_role(Role.admin),
+        admin=passes(actor, ObjectRule.initiative_draft_read),
         user=actor.is_user,
         statuses=len(statuses),
         organization=organization_id is not None,
@@ -554,7 +555,7 @@ def update_initiative(
             )
     if patch.keys() & CONTENT_FIELDS:
         _require_content_rights(session, actor, initiative, what="Менять содержание")
-    if patch.keys() & METADATA_FIELDS and not actor.has_role(*OFFICE_ROLES):
+    if patch.keys() & METADATA_FIELDS and not passes(actor, ObjectRule.initiative_metadata_edit):
         _require_content_rights(session, actor, initiative, what="Менять темы и учебный год")
     if "organization_id" in patch:
         organizations.ensure_exists(

@@ -24,12 +24,12 @@ from app.models import (
     MeetingCounter,
     MeetingFormat,
     MeetingStatus,
-    Role,
     Transition,
     User,
 )
 from app.models.base import utcnow
 from app.pagination import SortKey, paginate, split_page
+from app.policy import ObjectRule, passes
 from app.schemas.initiatives import TransitionCreate
 from app.schemas.meetings import (
     AgendaItemCreate,
@@ -54,8 +54,6 @@ from app.services.versioning import check_version
 from app.text import LIKE_ESCAPE, contains_pattern, search_text
 
 M = MeetingStatus
-# Planned and cancelled meetings are the office's working matter; everyone reads held ones.
-SEES_ALL = (Role.admin, Role.office_head, Role.office_member, Role.observer)
 
 FORMAT_LABELS: dict[MeetingFormat, tuple[str, str]] = {
     MeetingFormat.formal_session: ("Заседание", "Formal session"),
@@ -104,7 +102,7 @@ DECISION_ORDER_DESC = SortKey(
 def _visible(actor: Principal) -> ColumnElement[bool]:
     """Held meetings are open to every reader; planned and cancelled ones to the office,
     observers, the facilitator and the invited."""
-    if not actor.is_user or actor.has_role(*SEES_ALL):
+    if not actor.is_user or passes(actor, ObjectRule.meeting_unheld_read):
         return true()
     return or_(
         col(Meeting.status) == M.held,

@@ -1,14 +1,14 @@
 """Enums with Russian and English labels, and the printable permission matrix."""
 
 from app.models import EducationLevel, InitiativeKind, InitiativeStatus, OrganizationKind, Role
-from app.policy import POLICY, Scope
+from app.policy import OBJECT_RULES, POLICY, Scope
 from app.schemas.initiatives import (
     Lifecycle,
     LifecycleGuard,
     LifecycleState,
     LifecycleStep,
 )
-from app.schemas.meta import EnumGroup, EnumValue, PolicyMatrix, PolicyRow
+from app.schemas.meta import EnumGroup, EnumValue, ObjectRuleRow, PolicyMatrix, PolicyRow
 from app.services import charter_workflow, consultations, meetings, network
 from app.services.lifecycle import STEPS, TERMINAL, LifecycleAction, Party
 
@@ -146,6 +146,16 @@ def policy_matrix() -> PolicyMatrix:
                 scopes=sorted(scope.value for scope in rule.scopes),
             )
             for action, rule in POLICY.items()
+        ],
+        object_rules=[
+            ObjectRuleRow(
+                rule=code.value,
+                description=spec.description,
+                allowed={role.value: role in spec.roles for role in roles},
+                relation=spec.relation,
+                denied=spec.denied,
+            )
+            for code, spec in OBJECT_RULES.items()
         ],
     )
 

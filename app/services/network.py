@@ -37,7 +37,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.pagination import SortKey, paginate, split_page
-from app.policy import Action, can
+from app.policy import Action, ObjectRule, can, passes
 from app.schemas.network import (
     GraphEdge,
     GraphNode,
@@ -50,7 +50,7 @@ from app.schemas.network import (
     PersonRef,
 )
 from app.security import Principal
-from app.services import consultations, events, initiatives, organizations
+from app.services import events, initiatives, organizations
 from app.services.lifecycle import TERMINAL
 from app.services.versioning import check_version
 from app.text import LIKE_ESCAPE, contains_pattern, search_text
@@ -615,7 +615,7 @@ def consultation_people(session: Session, period: Period) -> EdgeRows:
 
 def _sees_all_consultations(actor: Principal) -> bool:
     # The same rule as the consultations list: a participant sees only their own tracks.
-    return not actor.is_user or actor.has_role(*consultations.SEES_ALL)
+    return not actor.is_user or passes(actor, ObjectRule.consultation_read)
 
 
 PERSON, ORGANIZATION = NetworkNodeKind.person, NetworkNodeKind.organization
