@@ -183,6 +183,36 @@ class TestCriteriaSets:
         numbers = sorted(r.json()["number"] for r in responses)
         assert numbers == list(range(numbers[0], numbers[0] + 4))
 
+    def test_simultaneous_activations_leave_one_active(self, app, client, office_head):
+        """Each activation switches off the set active when it began: without the lock on
+        PostgreSQL two of them left two sets active (or one hit the unique index as a 500)."""
+        ids = [
+            client.post(
+                "/api/v1/criteria-sets",
+                headers=office_head.headers,
+                json={"title": f"Редакция {n}", "criteria": CRITERIA},
+            ).json()["id"]
+            for n in range(4)
+        ]
+        barrier = threading.Barrier(len(ids))
+
+        def activate(set_id: str) -> Any:
+            with TestClient(app) as own:
+                barrier.wait(timeout=30)
+                return own.post(
+                    f"/api/v1/criteria-sets/{set_id}/activate", headers=office_head.headers
+                )
+
+        with ThreadPoolExecutor(len(ids)) as pool:
+            responses = list(pool.map(activate, ids))
+        assert [r.status_code for r in responses] == [200] * len(ids), [r.text for r in responses]
+        listed = client.get(
+            "/api/v1/criteria-sets", headers=office_head.headers, params={"limit": 100}
+        ).json()["items"]
+        active = [s["id"] for s in listed if s["is_active"]]
+        (winner,) = active
+        assert winner in ids
+
     def test_activate_moves_the_active_mark(self, client, world, office_head, participant):
         first = world["criteria_set"]
         second = client.post(
@@ -252,9 +282,13 @@ class TestAssign:
         assert body["overdue"] is False
 
     def test_author_and_team_are_a_conflict(self, client, world, make_user):
-        # the author has no expert role; the team mate has one and is still refused
+        # the team mate has the expert role and is still refused
         r = assign(client, world, world["mate"])
         assert_problem(r, 409, "conflict_of_interest")
+
+    def test_the_author_is_a_conflict_whatever_their_roles(self, client, world):
+        """The author has no expert role: still a conflict of interest, not «not an expert»."""
+        assert_problem(assign(client, world, world["author"]), 409, "conflict_of_interest")
 
     def test_user_without_expert_role(self, client, world):
         r = assign(client, world, world["outsider"])
@@ -308,6 +342,31 @@ class TestAssign:
             },
         )
         assert_problem(r, 404)
+
+    def test_simultaneous_assignments_of_one_expert(self, app, client, world):
+        """Two office members assigning the same expert at once: both pass the service's check;
+        the unique index lets one through and the other gets the same 409."""
+        expert = world["experts"][0]
+        barrier = threading.Barrier(4)
+
+        def assign_once(_: int) -> Any:
+            with TestClient(app) as own:
+                barrier.wait(timeout=30)
+                return assign(own, world, expert)
+
+        with ThreadPoolExecutor(4) as pool:
+            responses = list(pool.map(assign_once, range(4)))
+        codes = sorted(r.status_code for r in responses)
+        assert codes == [201, 409, 409, 409], [r.text for r in responses]
+        for r in responses:
+            if r.status_code == 409:
+                assert_problem(r, 409, "already_assigned")
+        listed = client.get(
+            "/api/v1/reviews",
+            headers=world["member"].headers,
+            params={"initiative_id": world["initiative"]["id"], "expert_id": str(expert.id)},
+        ).json()["items"]
+        assert len(listed) == 1
 
     def test_twice_in_one_round(self, client, world):
         assert assign(client, world, world["experts"][0]).status_code == 201
@@ -383,6 +442,30 @@ class TestExpertActions:
             body = assert_problem(r, 422, "score_out_of_range")
             assert "relevance" in body["detail"]
             assert "Актуальность" in body["detail"]
+
+    def test_every_score_needs_a_comment_and_feedback_is_required(self, client, world):
+        expert = world["experts"][0]
+        review = assign(client, world, expert).json()
+        client.post(f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={})
+        url = f"/api/v1/reviews/{review['id']}/submit"
+        body = conclusion()
+        body["scores"][1]["comment"] = "  "
+        r = client.post(url, headers=expert.headers, json=body)
+        assert_problem(r, 422, "comment_required")
+        assert "feasibility" in r.json()["detail"]
+        assert r.json()["errors"][0]["loc"] == ["body", "scores", 1, "comment"]
+        body = conclusion()
+        del body["developmental_feedback"]
+        assert_problem(client.post(url, headers=expert.headers, json=body), 422)
+        # a draft may leave both out
+        draft = conclusion()
+        draft["scores"][1]["comment"] = ""
+        draft["developmental_feedback"] = ""
+        saved = client.put(
+            f"/api/v1/reviews/{review['id']}/conclusion", headers=expert.headers, json=draft
+        )
+        assert saved.status_code == 200, saved.text
+        assert client.post(url, headers=expert.headers, json=conclusion()).status_code == 200
 
     def test_missing_criterion(self, client, world):
         expert = world["experts"][0]
@@ -682,6 +765,65 @@ class TestOfficeAuthor:
             json={"rating": 5},
         )
         assert rated.status_code == 200, rated.text
+        # nor through the reviews list and the review itself, which show identities
+        listed = client.get(
+            "/api/v1/reviews", headers=own.headers, params={"initiative_id": initiative["id"]}
+        )
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["items"] == []
+        assert_problem(
+            client.get(f"/api/v1/reviews/{review['id']}", headers=own.headers),
+            404,
+            "review_not_found",
+        )
+        assert_problem(
+            client.get(
+                f"{url}/expert-suggestions", headers=own.headers, params={"position": "developer"}
+            ),
+            403,
+            "conflict_of_interest",
+        )
+        # the rest of the office still sees it all
+        full = client.get(f"/api/v1/reviews/{review['id']}", headers=world["member"].headers)
+        assert full.json()["expert_id"] == str(expert.id)
+
+    def test_an_office_member_reviewing_reads_as_an_expert(
+        self, client, world, make_user, make_org
+    ):
+        """An office member assigned as an expert sees the others' conclusions only once their
+        own is in, as any expert: office roles do not open them earlier."""
+        reviewer = make_user(Role.office_member, Role.expert, organization_id=make_org())
+        first = world["experts"][0]
+        done = review_done(client, world, first)
+        mine = assign(client, world, reviewer, who=world["head"]).json()
+        url = f"/api/v1/initiatives/{world['initiative']['id']}/reviews"
+
+        def visible() -> set[str]:
+            r = client.get(url, headers=reviewer.headers)
+            assert r.status_code == 200, r.text
+            return {item["id"] for item in r.json()}
+
+        assert visible() == {mine["id"]}
+        assert_problem(
+            client.get(f"/api/v1/reviews/{done['id']}", headers=reviewer.headers),
+            404,
+            "review_not_found",
+        )
+        listed = client.get(
+            "/api/v1/reviews",
+            headers=reviewer.headers,
+            params={"initiative_id": world["initiative"]["id"]},
+        ).json()["items"]
+        assert [item["id"] for item in listed] == [mine["id"]]
+        client.post(f"/api/v1/reviews/{mine['id']}/accept", headers=reviewer.headers, json={})
+        submitted = client.post(
+            f"/api/v1/reviews/{mine['id']}/submit", headers=reviewer.headers, json=conclusion()
+        )
+        assert submitted.status_code == 200, submitted.text
+        assert visible() == {mine["id"], done["id"]}
+        seen = client.get(f"/api/v1/reviews/{done['id']}", headers=reviewer.headers)
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["expert_id"] == str(first.id)
 
 
 class TestSummary:
@@ -761,6 +903,8 @@ class TestGrowth:
         assert profile["on_time_rate"] == 1.0
         assert profile["average_quality"] == 4.0
         assert [p["position"] for p in profile["positions"]] == ["content_expert"]
+        (held,) = profile["positions"]
+        assert (held["conclusions"], held["on_time_rate"], held["average_quality"]) == (1, 1.0, 4.0)
         r = client.post(
             f"/api/v1/experts/{expert.id}/positions",
             headers=world["head"].headers,
@@ -824,7 +968,11 @@ class TestGrowth:
         assert str(third.id) not in ids  # already assigned this round
         assert ids[0] == str(first.id)
         assert any("рост" in reason for reason in suggested[0]["reasons"])
-        assert any("смыслов" not in reason for reason in suggested[0]["reasons"])
+        assert "заключений по темам инициативы: 2" in suggested[0]["reasons"]
+        assert "заключений по этому уровню образования: 2" in suggested[0]["reasons"]
+        assert suggested[0]["score"] > suggested[1]["score"]
+        busy = next(s for s in suggested if s["expert_id"] == str(second.id))
+        assert "свободен(на): открытых экспертиз нет" in busy["reasons"]
         assert str(second.id) in ids
         assert_problem(
             client.get(

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.models.base import StrEnumType, UTCDateTime, created_field, id_field, version_column
@@ -36,6 +36,16 @@ class CriteriaSet(SQLModel, table=True):
     """A versioned list of expertise criteria; exactly one is active at a time."""
 
     __tablename__ = "criteria_set"
+    # The invariant itself, under the advisory lock the activation takes on PostgreSQL.
+    __table_args__ = (
+        Index(
+            "uq_criteria_set_one_active",
+            "is_active",
+            unique=True,
+            sqlite_where=text("is_active"),
+            postgresql_where=text("is_active"),
+        ),
+    )
 
     id: uuid.UUID = id_field()
     number: int = Field(unique=True)
@@ -66,6 +76,7 @@ class Criterion(SQLModel, table=True):
 
 
 _VERSION = version_column()
+LIVE_REVIEW = "status IN ('invited', 'accepted', 'submitted')"
 
 
 class ReviewAssignment(SQLModel, table=True):
@@ -77,6 +88,17 @@ class ReviewAssignment(SQLModel, table=True):
         Index("ix_review_assignment_expert_status", "expert_id", "status"),
         Index("ix_review_assignment_status_due_at", "status", "due_at"),
         Index("ix_review_assignment_created_at_id", "created_at", "id"),
+        # One live assignment per expert and round: two office members assigning the same
+        # expert at the same moment both pass the service's check; the second insert fails here.
+        Index(
+            "uq_review_assignment_live_expert",
+            "initiative_id",
+            "review_round",
+            "expert_id",
+            unique=True,
+            sqlite_where=text(LIVE_REVIEW),
+            postgresql_where=text(LIVE_REVIEW),
+        ),
     )
     __mapper_args__ = {"version_id_col": _VERSION}
 

@@ -94,14 +94,20 @@ class ConclusionDraft(InputModel):
     developmental_feedback: Text = ""
 
 
+RequiredText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)
+]
+
+
 class ConclusionSubmit(InputModel):
+    """Every score carries its comment (422 comment_required naming the criterion)."""
+
     scores: list[ScoreIn] = Field(min_length=1, max_length=30)
     recommendation: Recommendation
-    summary: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)
-    ]
-    developmental_feedback: Text = Field(
-        default="", description="Вопросы автору, как их задал бы развивающий эксперт"
+    summary: RequiredText
+    developmental_feedback: RequiredText = Field(
+        description="Вопросы автору, как их задал бы развивающий эксперт",
+        examples=["Что изменится для ученика через год? Как вы это заметите?"],
     )
 
 
@@ -190,7 +196,13 @@ class PositionHistory(OutputModel):
     source: str = Field(
         description="granted — решение руководителя; conclusion — первое заключение"
     )
-    conclusions: int
+    conclusions: int = Field(description="Сдано заключений в этой позиции")
+    on_time_rate: float | None = Field(
+        description="Доля заключений в этой позиции, сданных в срок, 0–1"
+    )
+    average_quality: float | None = Field(
+        description="Средняя оценка качества заключений в этой позиции (1–5), если офис оценивал"
+    )
     reason: str | None
 
 

@@ -299,8 +299,12 @@ def _review(
                 review_id=review.id,
                 data=ConclusionSubmit(
                     scores=[
-                        ScoreIn(criterion=code, score=4 + (i + n) % 2, comment="")
-                        for i, (code, *_) in enumerate(CRITERIA)
+                        ScoreIn(
+                            criterion=code,
+                            score=4 + (i + n) % 2,
+                            comment=f"Критерий «{title}» раскрыт в замысле",
+                        )
+                        for i, (code, title, *_) in enumerate(CRITERIA)
                     ],
                     recommendation=Recommendation.approve
                     if n == 0

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from app.config import get_settings
@@ -64,6 +65,7 @@ OPEN = (ReviewStatus.invited, ReviewStatus.accepted)
 LADDER = list(ExpertPosition)
 _NUMBER_ATTEMPTS = 5
 _NUMBER_LOCK = 0x70726F6A63726974  # pg_advisory_xact_lock key: criteria set numbers
+_ACTIVE_LOCK = 0x70726F6A61637476  # pg_advisory_xact_lock key: which criteria set is active
 POSITION_LABELS = {
     ExpertPosition.content_expert: "содержательный эксперт",
     ExpertPosition.methodologist: "системный эксперт-методолог",
@@ -130,6 +132,10 @@ def get_criteria_set(session: Session, set_id: uuid.UUID) -> CriteriaSetOut:
 
 
 def _activate(session: Session, criteria_set: CriteriaSet) -> None:
+    """Activations queue on PostgreSQL: without the lock, two at once each switch off the set
+    active before both began and the second one's commit hits uq_criteria_set_one_active."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_ACTIVE_LOCK)))
     session.execute(
         update(CriteriaSet)
         .where(col(CriteriaSet.is_active).is_(True), col(CriteriaSet.id) != criteria_set.id)
@@ -322,23 +328,34 @@ def _refuse_conflict_of_interest(
         raise Forbidden(reason, code="conflict_of_interest")
 
 
+def _sees_all_reviews(
+    session: Session, actor: Principal, initiative: Initiative, *, reviewing: bool
+) -> bool:
+    """Office roles see every review of an initiative, except one they wrote or are on the team
+    of (they read it as its author does, blind) and one they review themselves while their own
+    conclusion is not in (they read it as any expert does). `reviewing`: the caller holds an
+    open assignment on it."""
+    return (
+        _is_office(actor)
+        and not reviewing
+        and lifecycle.independent_of_initiative(session, initiative, actor) is None
+    )
+
+
 def list_initiative_reviews(
     session: Session, *, actor: Principal, initiative_id: uuid.UUID
 ) -> list[ReviewOut]:
-    """Office roles see everything. An expert sees their own assignment, and the others'
-    submitted conclusions once theirs is in. The author and team see submitted conclusions,
-    without the experts' identity when reviews are blind."""
+    """Office roles see everything (see _sees_all_reviews). An expert sees their own assignment,
+    and the others' submitted conclusions of a round once theirs is in. The author and team see
+    submitted conclusions, without the experts' identity when reviews are blind."""
     initiative = initiatives.load_visible(session, actor, initiative_id)
     rows = session.scalars(
         select(ReviewAssignment)
         .where(col(ReviewAssignment.initiative_id) == initiative.id)
         .order_by(col(ReviewAssignment.review_round), col(ReviewAssignment.created_at))
     ).all()
-    # An office person reads their own initiative's reviews as its author does, blind.
-    if (
-        _is_office(actor)
-        and lifecycle.independent_of_initiative(session, initiative, actor) is None
-    ):
+    reviewing = any(r.expert_id == actor.id and r.status in OPEN for r in rows)
+    if _sees_all_reviews(session, actor, initiative, reviewing=reviewing):
         return _reviews_out(session, rows, hide_identity=set())
     blind = get_settings().blind_reviews
     own = [r for r in rows if r.expert_id == actor.id]
@@ -376,8 +393,33 @@ def _own_assignment(session: Session, actor: Principal, review_id: uuid.UUID) ->
     return found
 
 
+def _open_assignment_of(actor: Principal, initiative_id: Any) -> Any:
+    """EXISTS: the caller holds an invited or accepted assignment on that initiative."""
+    mine = aliased(ReviewAssignment)
+    return (
+        select(col(mine.id))
+        .where(
+            col(mine.initiative_id) == initiative_id,
+            col(mine.expert_id) == actor.id,
+            col(mine.status).in_(OPEN),
+        )
+        .exists()
+    )
+
+
 def get_review(session: Session, *, actor: Principal, review_id: uuid.UUID) -> ReviewOut:
-    return _reviews_out(session, [_assignment(session, actor, review_id)], hide_identity=set())[0]
+    """The expert's own assignment, or, for the office, one it sees in full; other people's
+    reviews are 404 (an author reads the conclusions on their initiative, blind, from its
+    reviews list)."""
+    review = _assignment(session, actor, review_id)
+    if review.expert_id != actor.id:
+        reviewing = session.execute(
+            select(_open_assignment_of(actor, review.initiative_id))
+        ).scalar_one()
+        initiative = session.get_one(Initiative, review.initiative_id)
+        if not _sees_all_reviews(session, actor, initiative, reviewing=reviewing):
+            raise NotFound("Назначение на экспертизу не найдено", code="review_not_found")
+    return _reviews_out(session, [review], hide_identity=set())[0]
 
 
 REVIEW_ORDER = SortKey(
@@ -399,9 +441,28 @@ def list_reviews(
     limit: int,
 ) -> tuple[list[ReviewOut], str | None]:
     stmt = select(ReviewAssignment)
+    own = col(ReviewAssignment.expert_id) == actor.id
     if mine or not _is_office(actor):
         # Anyone but the office sees only the assignments made to them.
-        stmt = stmt.where(col(ReviewAssignment.expert_id) == actor.id)
+        stmt = stmt.where(own)
+    else:
+        # The rows _sees_all_reviews would refuse: the office person's own initiatives and those
+        # they are reviewing themselves.
+        reviewed = col(ReviewAssignment.initiative_id)
+        authored = (
+            select(col(Initiative.id))
+            .where(col(Initiative.id) == reviewed, col(Initiative.author_id) == actor.id)
+            .exists()
+        )
+        on_team = (
+            select(col(InitiativeMember.user_id))
+            .where(
+                col(InitiativeMember.initiative_id) == reviewed,
+                col(InitiativeMember.user_id) == actor.id,
+            )
+            .exists()
+        )
+        stmt = stmt.where(or_(own, ~or_(authored, on_team, _open_assignment_of(actor, reviewed))))
     if status is not None:
         stmt = stmt.where(col(ReviewAssignment.status) == status)
     if initiative_id is not None:
@@ -454,6 +515,19 @@ def assign_review(
         )
     if data.due_at <= utcnow():
         raise InvalidInput("Срок сдачи уже прошёл", loc=["body", "due_at"], code="due_in_past")
+    # Before the role check: the author is refused for who they are, whatever their roles.
+    team = set(
+        session.scalars(
+            select(col(InitiativeMember.user_id)).where(
+                col(InitiativeMember.initiative_id) == initiative.id
+            )
+        )
+    )
+    if data.expert_id == initiative.author_id or data.expert_id in team:
+        raise Conflict(
+            "Автор и команда не могут быть экспертами своей инициативы",
+            code="conflict_of_interest",
+        )
     expert = session.execute(
         select(col(User.id), col(User.organization_id), col(User.is_active)).where(
             col(User.id) == data.expert_id,
@@ -467,18 +541,6 @@ def assign_review(
             "Пользователь не найден или не имеет роли эксперта",
             loc=["body", "expert_id"],
             code="not_an_expert",
-        )
-    team = set(
-        session.scalars(
-            select(col(InitiativeMember.user_id)).where(
-                col(InitiativeMember.initiative_id) == initiative.id
-            )
-        )
-    )
-    if data.expert_id == initiative.author_id or data.expert_id in team:
-        raise Conflict(
-            "Автор и команда не могут быть экспертами своей инициативы",
-            code="conflict_of_interest",
         )
     if expert.organization_id == initiative.organization_id:
         if data.conflict_override_reason is None:
@@ -517,8 +579,13 @@ def assign_review(
         assigned_by_id=actor.id,
         conflict_override_reason=data.conflict_override_reason,
     )
-    session.add(review)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(review)
+    except IntegrityError:
+        # Another office member assigned the same expert a moment ago: the check above could
+        # not see their uncommitted row, uq_review_assignment_live_expert does.
+        raise Conflict("Эксперт уже назначен в этом раунде", code="already_assigned") from None
     _record(session, actor, review, "assigned", **data.model_dump(mode="json"))
     return get_review(session, actor=actor, review_id=review.id)
 
@@ -568,7 +635,7 @@ def cancel_review(
     review.cancel_reason = data.reason
     session.flush()
     _record(session, actor, review, "cancelled", reason=data.reason)
-    return get_review(session, actor=actor, review_id=review.id)
+    return _reviews_out(session, [review], hide_identity=set())[0]
 
 
 # --- conclusions ------------------------------------------------------------------------------
@@ -603,6 +670,13 @@ def _validate_scores(
                 f"от 0 до {criterion.max_score}",
                 loc=[*loc, "score"],
                 code="score_out_of_range",
+            )
+        if complete and not item.comment:
+            raise InvalidInput(
+                f"Обоснуйте оценку по критерию «{criterion.title_ru}» ({item.criterion}): "
+                "у каждой оценки в заключении есть комментарий",
+                loc=[*loc, "comment"],
+                code="comment_required",
             )
         given[item.criterion] = (criterion, item)
     if complete:
@@ -704,7 +778,7 @@ def rate_quality(
     conclusion.quality_rated_by_id = actor.id
     session.flush()
     _record(session, actor, review, "quality_rated", rating=data.rating)
-    return get_review(session, actor=actor, review_id=review.id)
+    return _reviews_out(session, [review], hide_identity=set())[0]
 
 
 # --- summary ----------------------------------------------------------------------------------
@@ -886,6 +960,10 @@ class _Stats:
                     first_reached_at=first,
                     source=source,
                     conclusions=row[2] if row is not None else 0,
+                    on_time_rate=round(int(row[4] or 0) / row[2], 3) if row else None,
+                    average_quality=(
+                        round(float(row[5]), 2) if row is not None and row[5] is not None else None
+                    ),
                     reason=reason,
                 )
             )
@@ -979,6 +1057,7 @@ def suggest_experts(
     """Eligible experts ranked by experience with the topics and the education level, open
     load and readiness for the position; conflicts of interest are left out."""
     initiative = initiatives.load_visible(session, actor, initiative_id)
+    _refuse_conflict_of_interest(session, actor, initiative)
     excluded = set(
         session.scalars(
             select(col(InitiativeMember.user_id)).where(
