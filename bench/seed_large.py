@@ -308,7 +308,8 @@ SUBJECTS = [
     "английского языка", "информатики", "окружающего мира", "технологии",
 ]  # fmt: skip
 CRITERIA_2 = [*CRITERIA, ("developmental_potential", "Развивающий потенциал для участников сети",
-                          "Developmental potential for the network", 5, 1.0)]  # fmt: skip
+                          "Developmental potential for the network", 5, 1.0,
+                          "Участники проекта осваивают новые позиции и умения")]  # fmt: skip
 SELF_ORGANISATION = (
     "Раз в год сеть проводит рефлексивную сессию о том, как она живёт: какие инициативы "
     "родились без участия проектного офиса, кто из участников вырос в новую экспертную "
@@ -884,8 +885,15 @@ class Generator:
                 title=title,
                 activate=True,
                 criteria=[
-                    CriterionIn(code=code, title_ru=ru, title_en=en, max_score=top, weight=w)
-                    for code, ru, en, top, w in criteria
+                    CriterionIn(
+                        code=code,
+                        title_ru=ru,
+                        title_en=en,
+                        description=description,
+                        max_score=top,
+                        weight=w,
+                    )
+                    for code, ru, en, top, w, description in criteria
                 ],
             )
             set_id = _uuid(rng)

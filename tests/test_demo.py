@@ -62,3 +62,23 @@ def test_demo_initiatives_span_two_academic_years(client, admin):
     assert [t["action"] for t in history][-1] == "close"
     assert history[0]["at"].startswith("2020-09")
     assert history[-1]["at"].startswith("2021-06")
+
+
+def test_demo_criteria_set_is_the_issues_seven(client, office_head):
+    """The default set the issue names, active, with its Russian titles and descriptions."""
+    _load()
+    sets = client.get("/api/v1/criteria-sets", headers=office_head.headers).json()["items"]
+    (active,) = [s for s in sets if s["is_active"]]
+    assert [c["code"] for c in active["criteria"]] == [
+        "relevance",
+        "strategy_alignment",
+        "feasibility",
+        "novelty",
+        "resources",
+        "measurability",
+        "network_potential",
+    ]
+    titles = {c["code"]: c["title_ru"] for c in active["criteria"]}
+    assert titles["relevance"] == "Актуальность"
+    assert titles["network_potential"].startswith("Тиражируемость")
+    assert all(c["description"] and c["max_score"] == 5 for c in active["criteria"])

@@ -809,6 +809,31 @@ class TestOfficeAuthor:
             404,
             "review_not_found",
         )
+        summary_url = f"/api/v1/initiatives/{world['initiative']['id']}/expertise-summary"
+        # the means of a round with one conclusion in are that conclusion's scores
+        early = client.get(summary_url, headers=reviewer.headers)
+        assert early.status_code == 200, early.text
+        assert early.json()["rounds"] == []
+        # nor through the office's own steps, whose answers show the conclusion
+        assert_problem(
+            client.put(
+                f"/api/v1/reviews/{done['id']}/quality",
+                headers=reviewer.headers,
+                json={"rating": 2},
+            ),
+            403,
+            "conflict_of_interest",
+        )
+        pending = assign(client, world, world["experts"][1]).json()
+        assert_problem(
+            client.post(
+                f"/api/v1/reviews/{pending['id']}/cancel",
+                headers=reviewer.headers,
+                json={"reason": "Замена"},
+            ),
+            403,
+            "conflict_of_interest",
+        )
         listed = client.get(
             "/api/v1/reviews",
             headers=reviewer.headers,
@@ -820,7 +845,10 @@ class TestOfficeAuthor:
             f"/api/v1/reviews/{mine['id']}/submit", headers=reviewer.headers, json=conclusion()
         )
         assert submitted.status_code == 200, submitted.text
-        assert visible() == {mine["id"], done["id"]}
+        # their conclusion in, they are the office again: every assignment, open ones too
+        assert visible() == {mine["id"], done["id"], pending["id"]}
+        (round1,) = client.get(summary_url, headers=reviewer.headers).json()["rounds"]
+        assert round1["conclusions"] == 2
         seen = client.get(f"/api/v1/reviews/{done['id']}", headers=reviewer.headers)
         assert seen.status_code == 200, seen.text
         assert seen.json()["expert_id"] == str(first.id)
@@ -885,6 +913,55 @@ class TestSummary:
         client.get(url + "/expertise-summary", headers=world["member"].headers)
         client.get(url + "/reviews", headers=world["member"].headers)
         assert count_queries.count == one
+
+
+class TestConclusionEdges:
+    def test_unknown_and_duplicate_criteria_are_named(self, client, world):
+        expert = world["experts"][0]
+        review = assign(client, world, expert).json()
+        client.post(f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={})
+        url = f"/api/v1/reviews/{review['id']}/submit"
+        body = conclusion()
+        body["scores"][1]["criterion"] = "charisma"
+        r = client.post(url, headers=expert.headers, json=body)
+        assert_problem(r, 422, "unknown_criterion")
+        assert "charisma" in r.json()["detail"]
+        body = conclusion()
+        body["scores"][1] = dict(body["scores"][0])
+        r = client.post(url, headers=expert.headers, json=body)
+        assert_problem(r, 422, "duplicate_criterion")
+        assert r.json()["errors"][0]["loc"] == ["body", "scores", 1]
+
+    def test_a_submitted_conclusion_is_frozen_drafts_too(self, client, world):
+        expert = world["experts"][0]
+        done = review_done(client, world, expert)
+        r = client.put(
+            f"/api/v1/reviews/{done['id']}/conclusion",
+            headers=expert.headers,
+            json=conclusion(relevance=1),
+        )
+        assert_problem(r, 409, "conclusion_submitted")
+        again = client.get(f"/api/v1/reviews/{done['id']}", headers=expert.headers).json()
+        assert again["conclusion"]["scores"][0]["score"] == 4
+
+    def test_quality_rating_is_1_to_5(self, client, world):
+        done = review_done(client, world, world["experts"][0])
+        url = f"/api/v1/reviews/{done['id']}/quality"
+        for rating in (0, 6, "хорошо"):
+            r = client.put(url, headers=world["head"].headers, json={"rating": rating})
+            assert_problem(r, 422, "validation_error")
+        review = client.get(f"/api/v1/reviews/{done['id']}", headers=world["head"].headers)
+        assert review.json()["conclusion"]["quality_rating"] is None
+
+    def test_agreeing_experts_are_no_disagreement(self, client, world):
+        review_done(client, world, world["experts"][0], relevance=4, feasibility=8)
+        review_done(client, world, world["experts"][1], relevance=4, feasibility=7)
+        (round1,) = client.get(
+            f"/api/v1/initiatives/{world['initiative']['id']}/expertise-summary",
+            headers=world["member"].headers,
+        ).json()["rounds"]
+        # (2*80 + 1*80)/3 = 80 and (2*80 + 1*70)/3 ≈ 76.7
+        assert (round1["spread"], round1["disagreement"]) == (3.3, False)
 
 
 class TestGrowth:
@@ -982,3 +1059,82 @@ class TestGrowth:
             ),
             403,
         )
+
+
+def test_done_when_story(client, world):
+    """The issue's story in one piece: two experts assigned, one declines and is replaced, two
+    conclusions that disagree, the author reads them blind, the summary flags the
+    disagreement, the head approves, and the profiles show where the experts have grown."""
+    first, second, third = world["experts"]
+    initiative_url = f"/api/v1/initiatives/{world['initiative']['id']}"
+    invited = [assign(client, world, expert).json() for expert in (first, second)]
+    accepted = client.post(
+        f"/api/v1/reviews/{invited[0]['id']}/accept",
+        headers=first.headers,
+        json={"competing_interests": "Консультировала школу автора в 2019 году"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["competing_interests"] == "Консультировала школу автора в 2019 году"
+    declined = client.post(
+        f"/api/v1/reviews/{invited[1]['id']}/decline",
+        headers=second.headers,
+        json={"reason": "Нет времени до срока"},
+    )
+    assert declined.json()["status"] == "declined"
+    replacement = assign(client, world, third, position="methodologist").json()
+    assert (
+        client.post(
+            f"/api/v1/reviews/{replacement['id']}/accept", headers=third.headers, json={}
+        ).json()["status"]
+        == "accepted"
+    )
+
+    # approve waits for the conclusions
+    blocked = client.get(f"{initiative_url}/actions", headers=world["head"].headers).json()
+    approve = next(a for a in blocked if a["action"] == "approve")
+    assert approve["allowed"] is False, approve
+    assert approve["blocked_by"], approve
+
+    for review, expert, scores in [
+        (invited[0], first, {"relevance": 5, "feasibility": 9}),
+        (replacement, third, {"relevance": 1, "feasibility": 2, "recommendation": "revise"}),
+    ]:
+        r = client.post(
+            f"/api/v1/reviews/{review['id']}/submit",
+            headers=expert.headers,
+            json=conclusion(**scores),
+        )
+        assert r.status_code == 200, r.text
+
+    as_author = client.get(f"{initiative_url}/reviews", headers=world["author"].headers).json()
+    assert [r["status"] for r in as_author] == ["submitted", "submitted"]
+    assert {(r["expert_id"], r["expert_name"], r["competing_interests"]) for r in as_author} == {
+        (None, None, None)
+    }
+    assert {r["conclusion"]["recommendation"] for r in as_author} == {"approve", "revise"}
+
+    (round1,) = client.get(
+        f"{initiative_url}/expertise-summary", headers=world["author"].headers
+    ).json()["rounds"]
+    # (2*100 + 1*90)/3 ≈ 96.7 and (2*20 + 1*20)/3 = 20
+    assert (round1["conclusions"], round1["weighted_mean"], round1["spread"]) == (2, 58.3, 76.7)
+    assert round1["disagreement"] is True
+    assert round1["recommendations"] == {"approve": 1, "revise": 1}
+
+    approved = client.post(
+        f"{initiative_url}/transitions",
+        headers=world["head"].headers,
+        json={"action": "approve", "comment": "Поддержать, учесть вопросы экспертов"},
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "approved"
+
+    def positions(expert: Any) -> dict[str, int]:
+        profile = client.get(
+            f"/api/v1/experts/{expert.id}/profile", headers=world["head"].headers
+        ).json()
+        return {p["position"]: p["conclusions"] for p in profile["positions"]}
+
+    assert positions(first) == {"content_expert": 1}
+    assert positions(third) == {"methodologist": 1}
+    assert positions(second) == {}

@@ -233,14 +233,21 @@ for school, author in LIFT_SCHOOLS:
 
 
 CRITERIA = [
-    ("relevance", "Актуальность", "Relevance", 5, 1.5),
+    ("relevance", "Актуальность", "Relevance", 5, 1.5,
+     "Замысел отвечает на реальную проблему школы или сети, подтверждённую анализом"),
     ("strategy_alignment", "Соответствие стратегии развития системы образования",
-     "Alignment with the education development strategy", 5, 1.5),
-    ("feasibility", "Реализуемость", "Feasibility", 5, 1.0),
-    ("novelty", "Новизна", "Novelty", 5, 1.0),
-    ("resources", "Ресурсная обеспеченность", "Resource provision", 5, 1.0),
-    ("measurability", "Измеримость результатов", "Measurability of results", 5, 1.0),
-    ("network_potential", "Тиражируемость (сетевой потенциал)", "Network potential", 5, 1.0),
+     "Alignment with the education development strategy", 5, 1.5,
+     "Цели согласуются с муниципальной стратегией и национальным проектом «Образование»"),
+    ("feasibility", "Реализуемость", "Feasibility", 5, 1.0,
+     "План, сроки и команда позволяют выполнить задачи в учебном году"),
+    ("novelty", "Новизна", "Novelty", 5, 1.0,
+     "Замысел предлагает то, чего в сети ещё нет, или переосмысливает известную практику"),
+    ("resources", "Ресурсная обеспеченность", "Resource provision", 5, 1.0,
+     "Кадровые, методические и материальные ресурсы названы и доступны"),
+    ("measurability", "Измеримость результатов", "Measurability of results", 5, 1.0,
+     "Результаты описаны так, что их достижение можно проверить показателями"),
+    ("network_potential", "Тиражируемость (сетевой потенциал)", "Network potential", 5, 1.0,
+     "Опыт можно передать другим организациям сети и продолжить после проекта"),
 ]  # fmt: skip
 REVIEWERS = [
     ("expert@example.org", ExpertPosition.content_expert),
@@ -258,8 +265,15 @@ def _criteria(session: Session, head: Principal) -> None:
                 title="Критерии экспертизы проектных замыслов",
                 activate=True,
                 criteria=[
-                    CriterionIn(code=code, title_ru=ru, title_en=en, max_score=top, weight=w)
-                    for code, ru, en, top, w in CRITERIA
+                    CriterionIn(
+                        code=code,
+                        title_ru=ru,
+                        title_en=en,
+                        description=description,
+                        max_score=top,
+                        weight=w,
+                    )
+                    for code, ru, en, top, w, description in CRITERIA
                 ],
             ),
         )

@@ -367,15 +367,20 @@ def list_initiative_reviews(
         return _reviews_out(
             session, visible, hide_identity={r.id for r in others} if blind else set()
         )
-    is_author, team_role = initiatives.membership(session, actor, initiative)
-    if is_author or team_role is not None:
-        return _reviews_out(
-            session, submitted, hide_identity={r.id for r in submitted} if blind else set()
-        )
-    raise Forbidden(
-        "Экспертные заключения видят офис, эксперты инициативы и её авторы",
-        code="reviews_hidden",
+    _require_authors(session, actor, initiative)
+    return _reviews_out(
+        session, submitted, hide_identity={r.id for r in submitted} if blind else set()
     )
+
+
+def _require_authors(session: Session, actor: Principal, initiative: Initiative) -> None:
+    """The last audience of the conclusions: the initiative's author and team."""
+    is_author, team_role = initiatives.membership(session, actor, initiative)
+    if not is_author and team_role is None:
+        raise Forbidden(
+            "Экспертные заключения видят офис, эксперты инициативы и её авторы",
+            code="reviews_hidden",
+        )
 
 
 def _assignment(session: Session, actor: Principal, review_id: uuid.UUID) -> ReviewAssignment:
@@ -405,6 +410,20 @@ def _open_assignment_of(actor: Principal, initiative_id: Any) -> Any:
         )
         .exists()
     )
+
+
+def _refuse_managing_peers(session: Session, actor: Principal, review: ReviewAssignment) -> None:
+    """An office person reviewing an initiative themselves neither cancels nor rates the other
+    experts' work on it while their own conclusion is not in: the answer would show them the
+    conclusions they may not read yet."""
+    if (
+        review.expert_id != actor.id
+        and session.execute(select(_open_assignment_of(actor, review.initiative_id))).scalar_one()
+    ):
+        raise Forbidden(
+            "Вы сами эксперт этой инициативы: сначала сдайте своё заключение",
+            code="conflict_of_interest",
+        )
 
 
 def get_review(session: Session, *, actor: Principal, review_id: uuid.UUID) -> ReviewOut:
@@ -628,6 +647,7 @@ def cancel_review(
 ) -> ReviewOut:
     review = _assignment(session, actor, review_id)
     _refuse_conflict_of_interest(session, actor, session.get_one(Initiative, review.initiative_id))
+    _refuse_managing_peers(session, actor, review)
     if review.status not in OPEN:
         raise Conflict("Отменить можно только незавершённое назначение", code="review_closed")
     review.status = ReviewStatus.cancelled
@@ -769,6 +789,7 @@ def rate_quality(
 ) -> ReviewOut:
     review = _assignment(session, actor, review_id)
     _refuse_conflict_of_interest(session, actor, session.get_one(Initiative, review.initiative_id))
+    _refuse_managing_peers(session, actor, review)
     conclusion = session.get(Conclusion, review.id)
     if review.status != ReviewStatus.submitted or conclusion is None:
         raise Conflict("Оценить можно только сданное заключение", code="conclusion_not_submitted")
@@ -791,21 +812,21 @@ def expertise_summary(
     submitted = (col(ReviewAssignment.initiative_id) == initiative.id) & (
         col(ReviewAssignment.status) == ReviewStatus.submitted
     )
-    if not _is_office(actor):
-        # Same audience as the conclusions themselves.
-        list_initiative_reviews(session, actor=actor, initiative_id=initiative_id)
-        own = session.execute(
-            select(col(ReviewAssignment.review_round), col(ReviewAssignment.status)).where(
-                col(ReviewAssignment.initiative_id) == initiative.id,
-                col(ReviewAssignment.expert_id) == actor.id,
-            )
-        ).all()
+    # The audience of the conclusions themselves (list_initiative_reviews): a round's means
+    # would otherwise give away the scores of the one expert who has submitted.
+    own = session.execute(
+        select(col(ReviewAssignment.review_round), col(ReviewAssignment.status)).where(
+            col(ReviewAssignment.initiative_id) == initiative.id,
+            col(ReviewAssignment.expert_id) == actor.id,
+        )
+    ).all()
+    reviewing = any(status in OPEN for _, status in own)
+    if not _sees_all_reviews(session, actor, initiative, reviewing=reviewing):
         if own:
-            # An expert reads the others' conclusions only in rounds where their own is in; a
-            # round's means would otherwise give away the scores of the one expert who has
-            # submitted.
             rounds_done = {r for r, status in own if status == ReviewStatus.submitted}
             submitted = submitted & col(ReviewAssignment.review_round).in_(rounds_done)
+        else:
+            _require_authors(session, actor, initiative)
     settings = get_settings()
     normalized = col(ConclusionScore.score) * 100.0 / col(Criterion.max_score)
     # Per conclusion: its weighted normalised score (0-100), computed in SQL.
