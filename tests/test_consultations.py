@@ -1,11 +1,18 @@
 """Consultation tracks: requesting accompaniment, consultants, sessions, closing with an outcome."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from sqlmodel import Session
 
+from app.db import get_engine
 from app.models import Role
+from app.models.base import clock_at
+from app.schemas.consultations import ConsultationCreate, ConsultationUpdate
+from app.services import consultations
+from app.services.office_time import OFFICE_TZ, local
+from app.services.principals import load_principal
 from tests.factories import assert_problem
 
 API = "/api/v1/consultations"
@@ -13,6 +20,39 @@ API = "/api/v1/consultations"
 
 def ago(**delta: float) -> str:
     return (datetime.now(UTC) - timedelta(**delta)).isoformat()
+
+
+def yesterday_noon() -> datetime:
+    """Noon of yesterday, office time: hours either side of it stay on that local day."""
+    day = local(datetime.now(UTC)).date() - timedelta(days=1)
+    return datetime.combine(day, time(12, 0), tzinfo=OFFICE_TZ).astimezone(UTC)
+
+
+def backdated_track(requester, consultant, office_member, *, requested_at, topic="Замысел"):
+    """A track requested at a moment the test chooses and taken on an hour later: the API
+    stamps a request with the server's clock, so this goes through the service as the demo
+    loader does."""
+    with Session(get_engine()) as session:
+
+        def principal(person):
+            found = load_principal(session, str(person.id))
+            assert found is not None
+            return found
+
+        with clock_at(requested_at):
+            track = consultations.request_consultation(
+                session, actor=principal(requester), data=ConsultationCreate(topic=topic)
+            )
+        with clock_at(requested_at + timedelta(hours=1)):
+            consultations.update_track(
+                session,
+                actor=principal(office_member),
+                track_id=track.id,
+                data=ConsultationUpdate(consultant_ids=[consultant.id]),
+                if_match=None,
+            )
+        session.commit()
+    return str(track.id)
 
 
 def make_initiative(client, author, *, submit=True, title="Сетевой читательский клуб трёх школ"):
@@ -34,6 +74,22 @@ def make_initiative(client, author, *, submit=True, title="Сетевой чит
     return initiative
 
 
+def withdraw(client, author, initiative_id):
+    response = client.post(
+        f"/api/v1/initiatives/{initiative_id}/transitions",
+        headers=author.headers,
+        json={"action": "withdraw"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def withdrawn(client, author):
+    """The id of the author's initiative, submitted and then withdrawn: finished."""
+    initiative = make_initiative(client, author)
+    withdraw(client, author, initiative["id"])
+    return initiative["id"]
+
+
 def request_track(client, person, **body):
     payload = {
         "topic": "Читательский клуб как сетевой проект",
@@ -48,7 +104,8 @@ def request_track(client, person, **body):
 
 def session_body(**extra):
     return {
-        "held_at": ago(seconds=20),
+        # Now: after the track's request, which the fixtures made a moment ago.
+        "held_at": ago(seconds=0),
         "format": "individual",
         "duration_minutes": 60,
         "notes": "Обсудили проблему и целевую группу",
@@ -241,6 +298,71 @@ class TestList:
         assert rest["next_cursor"] is None
         assert page["items"][0]["requester_name"]
 
+    def test_mine_from_the_requesters_side(
+        self, client, teacher, make_user, make_org, office_member, consultant
+    ):
+        # An office member sees every track; `mine` keeps the ones they asked for themselves
+        # and the ones they accompany.
+        others = make_user(Role.participant, organization_id=make_org())
+        own = request_track(client, office_member, topic="Замысел методиста о наставничестве")
+        accompanied = request_track(client, teacher)
+        not_mine = request_track(client, others, topic="Чужой замысел")
+        for track, person in ((accompanied, office_member), (not_mine, consultant)):
+            r = client.patch(
+                f"{API}/{track['id']}",
+                headers=office_member.headers,
+                json={"consultant_ids": [str(person.id)]},
+            )
+            assert r.status_code == 200, r.text
+
+        def ids(person, query=""):
+            response = client.get(f"{API}{query}", headers=person.headers)
+            assert response.status_code == 200, response.text
+            return {item["id"] for item in response.json()["items"]}
+
+        everything = {own["id"], accompanied["id"], not_mine["id"]}
+        assert ids(office_member) == everything
+        assert ids(office_member, "?mine=true") == {own["id"], accompanied["id"]}
+        assert ids(office_member, "?mine=true&status=requested") == {own["id"]}
+        assert ids(teacher, "?mine=true") == {accompanied["id"]}
+        assert ids(others, "?mine=true") == {not_mine["id"]}
+        assert ids(consultant, "?mine=true") == {not_mine["id"]}
+
+    def test_items_carry_the_response_time(
+        self, client, teacher, consultant, office_member, count_queries
+    ):
+        noon = yesterday_noon()
+        waits = {"quick": 2.0, "slow": 26.5}
+        ids = {}
+        for name, hours in waits.items():
+            requested_at = noon - timedelta(days=2)
+            ids[name] = backdated_track(
+                teacher, consultant, office_member, requested_at=requested_at, topic=name
+            )
+            r = client.post(
+                f"{API}/{ids[name]}/sessions",
+                headers=consultant.headers,
+                json=session_body(held_at=(requested_at + timedelta(hours=hours)).isoformat()),
+            )
+            assert r.status_code == 201, r.text
+        ids["waiting"] = request_track(client, teacher)["id"]
+        waits["waiting"] = None
+
+        count_queries.statements.clear()
+        one = client.get(f"{API}?limit=1", headers=office_member.headers)
+        queries_for_one = count_queries.count
+        count_queries.statements.clear()
+        items = client.get(API, headers=office_member.headers).json()["items"]
+        assert count_queries.count == queries_for_one
+        assert len(one.json()["items"]) == 1
+        assert {i["id"]: i["hours_to_first_session"] for i in items} == {
+            ids[name]: hours for name, hours in waits.items()
+        }
+        for item in items:
+            track = client.get(f"{API}/{item['id']}", headers=office_member.headers).json()
+            assert item["hours_to_first_session"] == track["hours_to_first_session"]
+            assert item["session_count"] == track["session_count"]
+
 
 class TestGet:
     def test_anonymous(self, client, track):
@@ -398,6 +520,40 @@ class TestAssignAndEdit:
         )
         assert response.status_code == 200, response.text
         assert response.json()["initiative"]["id"] == initiative["id"]
+
+    def test_a_finished_initiative_is_refused_as_on_request(self, client, track, teacher, admin):
+        initiative = withdrawn(client, teacher)
+        on_request = client.post(
+            API, headers=teacher.headers, json={"topic": "Поздно", "initiative_id": initiative}
+        )
+        on_edit = client.patch(
+            f"{API}/{track['id']}", headers=teacher.headers, json={"initiative_id": initiative}
+        )
+        first = assert_problem(on_request, 409, "initiative_finished")
+        second = assert_problem(on_edit, 409, "initiative_finished")
+        assert first["detail"] == second["detail"]
+        assert first["extra"] == second["extra"] == {"status": "withdrawn"}
+        after = client.get(f"{API}/{track['id']}", headers=teacher.headers).json()
+        assert (after["initiative"], after["version"]) == (None, track["version"])
+        assert "consultation.updated" not in events_of(client, admin, track["id"])
+
+    def test_a_link_made_before_the_initiative_finished_stays(self, client, track, teacher):
+        initiative = make_initiative(client, teacher)
+        url = f"{API}/{track['id']}"
+        linked = client.patch(
+            url, headers=teacher.headers, json={"initiative_id": initiative["id"]}
+        )
+        assert linked.status_code == 200, linked.text
+        withdraw(client, teacher, initiative["id"])
+        # A form sent back whole carries the link it read: that is no new link to judge.
+        again = client.patch(
+            url,
+            headers=teacher.headers,
+            json={"initiative_id": initiative["id"], "topic": "Клуб после отзыва инициативы"},
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["initiative"]["status"] == "withdrawn"
+        assert again.json()["topic"] == "Клуб после отзыва инициативы"
 
     @pytest.mark.parametrize("field", ["topic", "description", "consultant_ids"])
     def test_explicit_null_is_422_and_changes_nothing(
@@ -607,6 +763,42 @@ class TestSessions:
             "session_before_request",
         )
 
+    def test_not_earlier_on_the_day_of_the_request(
+        self, client, teacher, consultant, office_member, admin
+    ):
+        # Only local dates were compared: an hour before the request, on its day, passed and
+        # the response time read 0.
+        requested_at = yesterday_noon()
+        track_id = backdated_track(teacher, consultant, office_member, requested_at=requested_at)
+        url = f"{API}/{track_id}/sessions"
+        h = consultant.headers
+        early = (requested_at - timedelta(hours=1)).isoformat()
+        problem = assert_problem(
+            client.post(url, headers=h, json=session_body(held_at=early)),
+            422,
+            "session_before_request",
+        )
+        assert problem["errors"][0]["loc"] == ["body", "held_at"]
+        assert "раньше, чем запрошено сопровождение" in problem["detail"]
+        assert datetime.fromisoformat(problem["extra"]["requested_at"]) == requested_at
+        second_early = (requested_at - timedelta(seconds=1)).isoformat()
+        assert_problem(
+            client.post(url, headers=h, json=session_body(held_at=second_early)),
+            422,
+            "session_before_request",
+        )
+        # At the very moment of the request is not before it.
+        on_time = client.post(url, headers=h, json=session_body(held_at=requested_at.isoformat()))
+        assert on_time.status_code == 201, on_time.text
+        # A correction cannot move it before the request either.
+        moved = client.patch(f"{url}/{on_time.json()['id']}", headers=h, json={"held_at": early})
+        assert_problem(moved, 422, "session_before_request")
+        track = client.get(f"{API}/{track_id}", headers=h).json()
+        assert track["session_count"] == 1
+        assert track["hours_to_first_session"] == 0.0
+        recorded = events_of(client, admin, track_id)
+        assert "consultation.session_updated" not in recorded
+
     def test_session_for_a_closed_track(self, client, active_track, consultant):
         client.post(
             f"{API}/{active_track['id']}/close",
@@ -625,13 +817,18 @@ class TestSessions:
         assert_problem(r, 409, "consultation_not_active")
 
     def test_sessions_feed_the_response_time_facts(
-        self, client, active_track, consultant, teacher, admin
+        self, client, teacher, consultant, office_member, admin
     ):
-        url = f"{API}/{active_track['id']}/sessions"
+        requested_at = yesterday_noon()
+        track_id = backdated_track(teacher, consultant, office_member, requested_at=requested_at)
+        url = f"{API}/{track_id}/sessions"
         first = client.post(
             url,
             headers=consultant.headers,
-            json=session_body(held_at=ago(seconds=40), attendee_ids=[str(teacher.id)]),
+            json=session_body(
+                held_at=(requested_at + timedelta(hours=2)).isoformat(),
+                attendee_ids=[str(teacher.id)],
+            ),
         )
         assert first.status_code == 201, first.text
         body = first.json()
@@ -641,18 +838,36 @@ class TestSessions:
         second = client.post(
             url,
             headers=consultant.headers,
-            json=session_body(held_at=ago(seconds=10), format="online", duration_minutes=45),
+            json=session_body(
+                held_at=(requested_at + timedelta(hours=3, minutes=30)).isoformat(),
+                format="online",
+                duration_minutes=45,
+            ),
         )
-        assert second.status_code == 201
+        assert second.status_code == 201, second.text
         listed = client.get(url, headers=teacher.headers).json()["items"]
         assert [s["id"] for s in listed] == [body["id"], second.json()["id"]]
-        track = client.get(f"{API}/{active_track['id']}", headers=teacher.headers).json()
+        track = client.get(f"{API}/{track_id}", headers=teacher.headers).json()
         assert track["session_count"] == 2
         assert track["first_session_at"] == body["held_at"]
-        assert track["hours_to_first_session"] == 0.0
-        event = events_of(client, admin, active_track["id"])["consultation.session_recorded"]
-        assert event["session_count"] in (1, 2)
-        assert "hours_since_request" in event
+        assert track["hours_to_first_session"] == 2.0
+        page = client.get(API, headers=teacher.headers).json()["items"]
+        assert [(i["id"], i["hours_to_first_session"]) for i in page] == [(track_id, 2.0)]
+        recorded = client.get(
+            f"/api/v1/audit?entity_id={track_id}&action=consultation.session_recorded",
+            headers=admin.headers,
+        ).json()["items"]
+        assert sorted((e["data"]["session_count"], e["data"]["hours_since_request"])
+                      for e in recorded) == [(1, 2.0), (2, 3.5)]  # fmt: skip
+        # Moving the first session later makes the other one the first.
+        moved = client.patch(
+            f"{url}/{body['id']}",
+            headers=consultant.headers,
+            json={"held_at": (requested_at + timedelta(hours=5)).isoformat()},
+        )
+        assert moved.status_code == 200, moved.text
+        track = client.get(f"{API}/{track_id}", headers=teacher.headers).json()
+        assert (track["session_count"], track["hours_to_first_session"]) == (2, 3.5)
 
     def test_list_queries_do_not_grow(
         self, client, active_track, consultant, make_user, count_queries

@@ -1,14 +1,21 @@
 """Meetings of the project office: agenda, attendance, decisions moving initiatives, minutes."""
 
+import html
+import re
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
+from urllib.parse import unquote
 
 import pytest
-from sqlmodel import Session
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from app.db import get_engine
-from app.models import Role
+from app.models import Meeting, Role
 from app.services import demo
 from tests.factories import assert_problem
 
@@ -159,6 +166,58 @@ class TestCreate:
             "meeting_not_held",
         )
 
+    @pytest.mark.parametrize(
+        "link",
+        [
+            "https://x.org/><script>alert(1)</script>",
+            'https://x.org/" onclick="alert(1)',
+            "https://x.org/a b",
+            "https://x.org/\ttab",
+            "https://x.org/\u202egnp.exe",  # a right-to-left override hides the real ending
+            "https://x.org/a\\b",
+            "https://",
+            "https:x.org",
+            "https://[x",
+            "https://x.org:99999/",
+            "https://-x.org/",
+            "https://office.example.ru@evil.example/",
+            "javascript:alert(1)//https://x.org",
+        ],
+    )
+    def test_a_link_that_is_no_web_link_is_422(self, client, meeting, office_member, link):
+        h = office_member.headers
+        created = client.post(API, headers=h, json={"scheduled_at": when(), "online_url": link})
+        problem = assert_problem(created, 422, "validation_error")
+        assert problem["errors"][0]["loc"] == ["body", "online_url"]
+        edited = client.patch(f"{API}/{meeting['id']}", headers=h, json={"online_url": link})
+        problem = assert_problem(edited, 422, "validation_error")
+        assert problem["errors"][0]["loc"] == ["body", "online_url"]
+        after = client.get(f"{API}/{meeting['id']}", headers=h).json()
+        assert (after["online_url"], after["version"]) == (None, meeting["version"])
+
+    @pytest.mark.parametrize(
+        "scheduled_at",
+        [
+            "9999-12-31T22:00:00Z",  # no local time: 500
+            "2101-09-01T10:00:00+05:00",  # academic year 2101-2102
+            "1999-06-01T10:00:00Z",  # academic year 1998-1999
+            "0001-01-01T06:00:00+05:00",  # was stored as academic year "0-1"
+        ],
+    )
+    def test_a_date_outside_the_academic_years_is_422(
+        self, client, meeting, office_member, scheduled_at
+    ):
+        h = office_member.headers
+        created = client.post(API, headers=h, json={"scheduled_at": scheduled_at})
+        assert assert_problem(created, 422)["errors"][0]["loc"] == ["body", "scheduled_at"]
+        edited = client.patch(
+            f"{API}/{meeting['id']}", headers=h, json={"scheduled_at": scheduled_at}
+        )
+        assert assert_problem(edited, 422)["errors"][0]["loc"] == ["body", "scheduled_at"]
+        first = create_meeting(client, office_member, scheduled_at="2000-09-01T10:00:00+05:00")
+        last = create_meeting(client, office_member, scheduled_at="2101-08-31T10:00:00+05:00")
+        assert (first["academic_year"], last["academic_year"]) == ("2000-2001", "2100-2101")
+
     def test_numbers_are_sequential_per_academic_year(self, client, office_member, admin):
         first = create_meeting(client, office_member)
         second = create_meeting(client, office_member, scheduled_at=when(days=7))
@@ -268,6 +327,18 @@ class TestListAndGet:
         assert_problem(client.get(f"{API}?limit=500", headers=h), 422)
         assert_problem(client.get(f"{API}/123", headers=h), 422)
         assert_problem(client.get(f"{API}/{uuid.uuid4()}", headers=h), 404)
+
+    def test_dates_at_the_ends_of_the_calendar(self, client, meeting, office_member):
+        # 0001-01-01 local starts before the first UTC moment, 9999-12-31 has no next day: 500.
+        h = office_member.headers
+        for query in ("date_from=0001-01-01", "date_to=9999-12-31", "date_to=9999-12-30"):
+            response = client.get(f"{API}?{query}", headers=h)
+            assert response.status_code == 200, (query, response.text)
+            assert [m["id"] for m in response.json()["items"]] == [meeting["id"]], query
+        for query in ("date_to=0001-01-01", "date_from=9999-12-31"):
+            response = client.get(f"{API}?{query}", headers=h)
+            assert response.status_code == 200, (query, response.text)
+            assert response.json()["items"] == [], query
 
     @pytest.mark.parametrize(
         "query",
@@ -863,6 +934,77 @@ class TestMinutes:
         assert r"\*\*Срочно\*\*" in text
         assert r"\[ссылка\]" in text
 
+    LINK = "https://встреча.рф/комната_1?id=42&name=проект*офис&lang=ru#начало"
+
+    @staticmethod
+    def rendered(text):
+        from markdown_it import MarkdownIt
+
+        # CommonMark lets raw HTML through: what a careless Markdown viewer would show.
+        return MarkdownIt("commonmark").render(text)
+
+    def test_a_link_renders_as_the_link_it_is(self, client, meeting, office_member, participant):
+        url = f"{API}/{meeting['id']}"
+        edited = client.patch(url, headers=office_member.headers, json={"online_url": self.LINK})
+        assert edited.status_code == 200, edited.text
+        assert edited.json()["online_url"] == self.LINK
+        hold(client, office_member, meeting)
+        text = client.get(f"{url}/minutes", headers=participant.headers).text
+        assert f"- **Ссылка:** <{self.LINK}>\n" in text
+        anchors = re.findall(r'<a href="([^"]*)">([^<]*)</a>', self.rendered(text))
+        assert len(anchors) == 1, anchors
+        href, shown = anchors[0]
+        assert html.unescape(shown) == self.LINK
+        host = "встреча.рф".encode("idna").decode()
+        assert unquote(html.unescape(href)) == self.LINK.replace("встреча.рф", host)
+
+    def test_a_link_stored_before_the_rule_stays_text(
+        self, client, meeting, office_member, participant
+    ):
+        hostile = "https://x.org/><script>alert(1)</script>"
+        with Session(get_engine()) as session:
+            session.execute(
+                update(Meeting)
+                .where(col(Meeting.id) == uuid.UUID(meeting["id"]))
+                .values(online_url=hostile)
+            )
+            session.commit()
+        hold(client, office_member, meeting)
+        text = client.get(f"{API}/{meeting['id']}/minutes", headers=participant.headers).text
+        rendered = self.rendered(text)
+        assert "<script" not in rendered
+        assert "<a " not in rendered
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
+
+
+class TestConcurrency:
+    """Real threads: SQLite serialises the writers, PostgreSQL races them on the counter row."""
+
+    def test_numbers_stay_gap_free_under_concurrent_creation(self, app, client, office_member):
+        threads = 6
+        barrier = threading.Barrier(threads)
+        # All in the academic year 2024-2025, whose counter row does not exist yet.
+        moments = [f"2024-10-{day:02d}T10:00:00+05:00" for day in range(1, threads + 1)]
+
+        def create(moment):
+            with TestClient(app) as own_client:
+                barrier.wait(timeout=30)
+                return own_client.post(
+                    API, headers=office_member.headers, json={"scheduled_at": moment}
+                )
+
+        with ThreadPoolExecutor(threads) as pool:
+            responses = list(pool.map(create, moments))
+        assert [r.status_code for r in responses] == [201] * threads, [r.text for r in responses]
+        assert {r.json()["academic_year"] for r in responses} == {"2024-2025"}
+        assert sorted(r.json()["number"] for r in responses) == list(range(1, threads + 1))
+        after = create_meeting(client, office_member, scheduled_at="2025-05-20T10:00:00+05:00")
+        assert after["number"] == threads + 1
+        listed = client.get(
+            f"{API}?academic_year=2024-2025&limit=200", headers=office_member.headers
+        ).json()["items"]
+        assert sorted(m["number"] for m in listed) == list(range(1, threads + 2))
+
 
 def test_consultation_to_decision_story(client, make_user, make_org, office_member, admin):
     """The issue's 'Done when', through the API: a participant asks for consultation on an idea,
@@ -902,7 +1044,8 @@ def test_consultation_to_decision_story(client, make_user, make_org, office_memb
     ).json()
     assert track["status"] == "active"
 
-    # 3. Two sessions.
+    # 3. Two sessions, just after the request (not before it).
+    requested_at = datetime.fromisoformat(track["created_at"])
     for n, (fmt, notes) in enumerate(
         [("individual", "Уточнили проблему"), ("online", "Сформулировали цель и задачи")]
     ):
@@ -910,7 +1053,7 @@ def test_consultation_to_decision_story(client, make_user, make_org, office_memb
             f"/api/v1/consultations/{track['id']}/sessions",
             headers=h,
             json={
-                "held_at": when(seconds=-30 + n * 10),
+                "held_at": (requested_at + timedelta(seconds=1 + n)).isoformat(),
                 "format": fmt,
                 "duration_minutes": 60,
                 "notes": notes,
@@ -936,7 +1079,7 @@ def test_consultation_to_decision_story(client, make_user, make_org, office_memb
     closed = closed.json()
     assert closed["initiative"]["id"] == initiative["id"]
     assert closed["session_count"] == 2
-    assert closed["hours_to_first_session"] is not None
+    assert closed["hours_to_first_session"] == 0.0
 
     # Expertise before the meeting: criteria, two experts' conclusions (approve's guards).
     r = client.post(
@@ -1074,6 +1217,10 @@ def test_demo_has_the_six_meetings_of_2020_2021(client, admin):
     assert last["reflection"]["to_change"]
     tracks = client.get("/api/v1/consultations", headers=admin.headers).json()["items"]
     assert {t["status"] for t in tracks} >= {"closed", "active", "requested", "declined"}
+    # Every session of the demo comes after its track's request.
+    waits = [t["hours_to_first_session"] for t in tracks if t["session_count"]]
+    assert waits
+    assert all(hours > 0 for hours in waits), waits
 
 
 def test_enums_and_policy_name_the_new_things(client, admin):

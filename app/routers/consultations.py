@@ -63,7 +63,8 @@ def list_consultations(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ConsultationSummary]:
     """Tracks the caller may see: a participant their own requests, a consultant the tracks
-    they accompany, office roles and observers all. `q` searches topic and description."""
+    they accompany, office roles and observers all. `q` searches topic and description. Each
+    item carries the response-time facts KPIs use (`session_count`, `hours_to_first_session`)."""
     items, next_cursor = consultations.list_tracks(
         session,
         actor=actor,
@@ -127,7 +128,8 @@ def update_consultation(
 ) -> ConsultationPublic:
     """Office roles assign `consultant_ids` (office members or experts); a requested track then
     becomes `active`. The requester and the consultants edit the topic and link the initiative
-    that grew out of the idea. A closed or declined track is a 409."""
+    that grew out of the idea (the requester's own, submitted, and not finished: a finished
+    one is a 409 `initiative_finished`, as on request). A closed or declined track is a 409."""
     track = consultations.update_track(
         session, actor=actor, track_id=track_id, data=data, if_match=if_match
     )
@@ -211,7 +213,8 @@ def record_session(
     response: Response,
 ) -> SessionPublic:
     """By a consultant of the track or the office staff, on an active track (409 when it is
-    still requested, closed or declined); `held_at` is not in the future."""
+    still requested, closed or declined); `held_at` is neither in the future nor before the
+    track was requested (422 `session_before_request`)."""
     record = consultations.record_session(session, actor=actor, track_id=track_id, data=data)
     response.headers["Location"] = f"/api/v1/consultations/{track_id}/sessions/{record.id}"
     set_etag(response, record.version)

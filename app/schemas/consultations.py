@@ -90,6 +90,9 @@ class ConsultationSummary(OutputModel):
     initiative_id: uuid.UUID | None
     session_count: int = Field(description="Сколько консультаций проведено")
     first_session_at: datetime | None
+    hours_to_first_session: float | None = Field(
+        description="Часы от запроса до первой консультации (для KPI)", examples=[50.5]
+    )
     version: int
     created_at: datetime = Field(description="Когда запрошено сопровождение")
     updated_at: datetime
@@ -103,9 +106,6 @@ class ConsultationPublic(ConsultationSummary):
     closed_at: datetime | None
     close_comment: str | None
     decline_reason: str | None
-    hours_to_first_session: float | None = Field(
-        description="Часы от запроса до первой консультации (для KPI)"
-    )
 
 
 class SessionCreate(InputModel):

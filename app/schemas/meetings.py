@@ -1,6 +1,10 @@
+import ipaddress
+import re
+import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Self
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
@@ -8,6 +12,9 @@ from app.models import AgendaItemKind, InitiativeStatus, MeetingFormat, MeetingS
 from app.schemas.common import InputModel, IsoDate, IsoDateTime, NotNull, OutputModel
 from app.schemas.refs import InitiativeRef, PersonRef
 from app.services.lifecycle import LifecycleAction
+from app.services.office_time import academic_year_of
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -22,17 +29,81 @@ Version = Annotated[
 ]
 
 
+# Characters that end a link or break out of it wherever it is written (a Markdown autolink,
+# an HTML attribute, a CSV cell): refused, so that no reader has to escape them.
+_LINK_BREAKERS = frozenset("<>\"'`\\")
+_HOST_LABEL = re.compile(r"[^\W_](?:[\w-]*[^\W_])?")
+
+
+def _host_problem(host: str) -> str | None:
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return "в ссылке неверный IPv6-адрес сервера"
+        return None
+    labels = host.removesuffix(".").split(".")
+    if not all(len(label) <= 63 and _HOST_LABEL.fullmatch(label) for label in labels):
+        return "в ссылке неверное имя сервера"
+    return None
+
+
+def web_link_problem(value: str) -> str | None:
+    """Why `value` is not an http(s) link a meeting may carry, or None when it is one."""
+    if any(c.isspace() or c in _LINK_BREAKERS or unicodedata.category(c)[0] == "C" for c in value):
+        return (
+            "ссылка не должна содержать пробелы, управляющие символы, кавычки, обратную косую "
+            "черту и знаки < >"
+        )
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # a port that is no number in 0-65535 raises here
+    except ValueError:
+        return "ссылка не разбирается как адрес: проверьте имя сервера и порт"
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return "ссылка должна начинаться с https:// или http:// и имени сервера"
+    if "@" in parts.netloc:
+        # A password would be printed in the minutes; `https://office.ru@evil.example` hides
+        # the real server.
+        return "ссылка не должна содержать имя пользователя или пароль"
+    if not parts.hostname:
+        return "в ссылке нет имени сервера: https://сервер/…"
+    return _host_problem(parts.hostname)
+
+
 def _web_link(value: str) -> str:
-    if not value.startswith(("https://", "http://")):
-        raise ValueError("ссылка должна начинаться с https:// или http://")
+    problem = web_link_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
 OnlineUrl = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=8, max_length=500),
+    StringConstraints(strip_whitespace=True, max_length=500),
     AfterValidator(_web_link),
+    Field(
+        description="Ссылка на онлайн-встречу: http(s)://, имя сервера; без пробелов, "
+        "кавычек и знаков < >",
+        examples=["https://meet.example.org/po"],
+    ),
 ]
+
+
+def _in_office_years(value: datetime) -> datetime:
+    # Academic years run 2000-2001 … 2100-2101, as the filters accept them; at the very end of
+    # the calendar there is no local time (UTC+5) at all.
+    if not FIRST_YEAR <= value.year <= LAST_YEAR + 1 or not (
+        FIRST_YEAR <= int(academic_year_of(value)[:4]) <= LAST_YEAR
+    ):
+        raise ValueError(
+            f"дата заседания вне допустимого диапазона: учебные годы с {FIRST_YEAR}-"
+            f"{FIRST_YEAR + 1} по {LAST_YEAR}-{LAST_YEAR + 1}"
+        )
+    return value
+
+
+MeetingTime = Annotated[IsoDateTime, AfterValidator(_in_office_years)]
 
 
 class AttendeeIn(InputModel):
@@ -68,10 +139,10 @@ class Reflection(OutputModel):
 
 class MeetingCreate(InputModel):
     title: Title | None = Field(default=None, examples=["Рефлексивная сессия по замыслам"])
-    scheduled_at: IsoDateTime = Field(examples=["2026-10-22T15:00:00+05:00"])
+    scheduled_at: MeetingTime = Field(examples=["2026-10-22T15:00:00+05:00"])
     format: MeetingFormat = Field(default=MeetingFormat.formal_session, examples=["open_space"])
     place: Place | None = Field(default=None, examples=["МБУ ЦРО, актовый зал"])
-    online_url: OnlineUrl | None = Field(default=None, examples=["https://meet.example.org/po"])
+    online_url: OnlineUrl | None = None
     facilitator_id: uuid.UUID | None = None
     attendees: Attendees = Field(default_factory=list)
 
@@ -82,7 +153,7 @@ class MeetingUpdate(InputModel):
     `attendees` replaces the whole list with its attendance marks."""
 
     title: Title | None = Field(default=None, description="null — убрать название")
-    scheduled_at: Annotated[IsoDateTime | None, NotNull] = None
+    scheduled_at: Annotated[MeetingTime | None, NotNull] = None
     format: Annotated[MeetingFormat | None, NotNull] = None
     place: Place | None = None
     online_url: OnlineUrl | None = None

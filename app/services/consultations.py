@@ -46,7 +46,7 @@ from app.schemas.refs import InitiativeRef, PersonRef
 from app.security import Principal
 from app.services import events, initiatives, people
 from app.services.lifecycle import TERMINAL
-from app.services.office_time import local
+from app.services.office_time import ru_datetime
 from app.services.versioning import check_version
 from app.text import LIKE_ESCAPE, contains_pattern, search_text
 
@@ -92,7 +92,7 @@ SUMMARY_COLUMNS = (
     *(
         col(getattr(ConsultationTrack, name))
         for name in ConsultationSummary.model_fields
-        if name != "requester_name"
+        if name not in {"requester_name", "hours_to_first_session"}
     ),
     col(User.full_name).label("requester_name"),
 )
@@ -201,6 +201,29 @@ def _linkable_initiative(
     return initiative
 
 
+def _accompaniable_initiative(
+    session: Session,
+    actor: Principal,
+    initiative_id: uuid.UUID,
+    *,
+    requester_id: uuid.UUID,
+    loc: list[str],
+) -> InitiativePublic:
+    """An initiative a track may start or go on accompanying: linkable and not at the end of its
+    way. Closing a track may still name a finished one: that records what the idea became."""
+    initiative = _linkable_initiative(
+        session, actor, initiative_id, requester_id=requester_id, loc=loc
+    )
+    if initiative.status in TERMINAL:
+        raise Conflict(
+            "Инициатива уже завершила свой путь "
+            f"(статус «{initiatives.STATUS_LABELS_RU[initiative.status]}»): сопровождать нечего",
+            code="initiative_finished",
+            extra={"status": initiative.status.value},
+        )
+    return initiative
+
+
 def _check_consultants(session: Session, ids: list[uuid.UUID], *, requester_id: uuid.UUID) -> None:
     loc = ["body", "consultant_ids"]
     roles = people.ensure_active(session, ids, loc=loc)
@@ -238,7 +261,7 @@ def _consultants(session: Session, track_id: uuid.UUID) -> list[PersonRef]:
 def _hours_between(start: datetime, end: datetime | None) -> float | None:
     if end is None:
         return None
-    return round(max((end - start).total_seconds(), 0) / 3600, 1)
+    return round((end - start).total_seconds() / 3600, 1)
 
 
 def _public(session: Session, track: ConsultationTrack) -> ConsultationPublic:
@@ -315,7 +338,15 @@ def list_tracks(
         )
     rows = session.execute(paginate(stmt, SORT_KEYS[sort], cursor=cursor, limit=limit)).all()
     page, next_cursor = split_page(rows, limit, lambda r: [r.created_at, r.id])
-    return [ConsultationSummary.model_validate(r._mapping) for r in page], next_cursor
+    return [
+        ConsultationSummary.model_validate(
+            {
+                **r._mapping,
+                "hours_to_first_session": _hours_between(r.created_at, r.first_session_at),
+            }
+        )
+        for r in page
+    ], next_cursor
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -336,19 +367,13 @@ def request_consultation(
     session: Session, *, actor: Principal, data: ConsultationCreate
 ) -> ConsultationPublic:
     if data.initiative_id is not None:
-        initiative = _linkable_initiative(
+        _accompaniable_initiative(
             session,
             actor,
             data.initiative_id,
             requester_id=actor.id,
             loc=["body", "initiative_id"],
         )
-        if initiative.status in TERMINAL:
-            raise Conflict(
-                "Инициатива уже завершила свой путь: сопровождать нечего",
-                code="initiative_finished",
-                extra={"status": initiative.status.value},
-            )
     now = utcnow()
     track = ConsultationTrack(
         **data.model_dump(),
@@ -407,8 +432,9 @@ def update_track(
         raise Forbidden("Консультантов назначает проектный офис", code="forbidden")
     check_version(track.version, if_match=if_match, body_version=data.version)
     _require_open(track)
-    if patch.get("initiative_id") is not None:
-        _linkable_initiative(
+    # An unchanged link is not judged again: the initiative may have finished since.
+    if patch.get("initiative_id") not in {None, track.initiative_id}:
+        _accompaniable_initiative(
             session,
             actor,
             patch["initiative_id"],
@@ -553,11 +579,13 @@ def _check_held_at(track: ConsultationTrack, held_at: datetime) -> None:
             loc=["body", "held_at"],
             code="session_in_future",
         )
-    if local(held_at).date() < local(track.created_at).date():
+    if held_at < track.created_at:
         raise InvalidInput(
-            "Консультация не может пройти раньше, чем запрошено сопровождение",
+            "Консультация не может пройти раньше, чем запрошено сопровождение: запрос подан "
+            f"{ru_datetime(track.created_at)} (местное время, UTC+5)",
             loc=["body", "held_at"],
             code="session_before_request",
+            extra={"requested_at": track.created_at},
         )
 
 

@@ -3,7 +3,7 @@ initiatives through their lifecycle, reflection, and the minutes as Markdown."""
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +44,7 @@ from app.schemas.meetings import (
     MeetingSummary,
     MeetingUpdate,
     Reflection,
+    web_link_problem,
 )
 from app.schemas.refs import InitiativeRef, PersonRef
 from app.security import Principal
@@ -289,8 +290,13 @@ def get_meeting(session: Session, *, actor: Principal, meeting_id: uuid.UUID) ->
     return _public(session, _load(session, actor, meeting_id))
 
 
-def _local_bounds(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=OFFICE_TZ)
+def _day_start(day: date) -> datetime | None:
+    """When a local day starts, in UTC; None at the ends of the calendar, which bound nothing
+    (0001-01-01 local starts before the first UTC moment there is)."""
+    try:
+        return datetime.combine(day, time(0, 0), tzinfo=OFFICE_TZ).astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def list_meetings(
@@ -322,10 +328,15 @@ def list_meetings(
                 col(AgendaItem.initiative_id) == initiative_id,
             )
         )
-    if date_from is not None:
-        stmt = stmt.where(col(Meeting.scheduled_at) >= _local_bounds(date_from))
-    if date_to is not None:
-        stmt = stmt.where(col(Meeting.scheduled_at) < _local_bounds(date_to + timedelta(days=1)))
+    start = _day_start(date_from) if date_from is not None else None
+    if start is not None:
+        stmt = stmt.where(col(Meeting.scheduled_at) >= start)
+    if date_to is not None and date_to < date.max:
+        end = _day_start(date_to + timedelta(days=1))
+    else:
+        end = None
+    if end is not None:
+        stmt = stmt.where(col(Meeting.scheduled_at) < end)
     if q:
         stmt = stmt.where(col(Meeting.search_text).like(contains_pattern(q), escape=LIKE_ESCAPE))
     rows = session.execute(paginate(stmt, SORT_KEYS[sort], cursor=cursor, limit=limit)).all()
@@ -887,6 +898,12 @@ def _block(text: str) -> str:
     return text.strip().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _link(url: str) -> str:
+    """An autolink for a link the API accepts today; a value stored before that rule may be
+    anything, and is printed as plain text instead."""
+    return f"<{url}>" if web_link_problem(url) is None else _inline(url)
+
+
 def _person(attendee: AttendeeOut) -> str:
     job = f" — {_inline(attendee.job_title)}" if attendee.job_title else ""
     return f"{_inline(attendee.full_name)}{job}"
@@ -906,7 +923,7 @@ def minutes(session: Session, *, actor: Principal, meeting_id: uuid.UUID) -> str
         ("Дата и время", f"{ru_datetime(meeting.scheduled_at)} (местное время, UTC+5)"),
         ("Формат", FORMAT_LABELS[meeting.format][0]),
         ("Место", _inline(meeting.place) if meeting.place else None),
-        ("Ссылка", f"<{meeting.online_url}>" if meeting.online_url else None),
+        ("Ссылка", _link(meeting.online_url) if meeting.online_url else None),
         ("Ведущий", _inline(meeting.facilitator.full_name) if meeting.facilitator else None),
         ("Статус", status_ru),
     ]
