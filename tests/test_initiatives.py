@@ -19,6 +19,9 @@ from sqlmodel import Session, col
 
 from app.db import get_engine
 from app.models import Initiative, InitiativeStatus, Role
+from app.models.base import clock_at
+from app.policy import OBJECT_RULES, ObjectRule
+from app.services.office_time import OFFICE_TZ, local
 from tests.factories import assert_problem
 
 API = "/api/v1/initiatives"
@@ -100,6 +103,19 @@ def walk(
 
 def ids(items: list[dict[str, Any]]) -> list[str]:
     return [item["id"] for item in items]
+
+
+# Roles with no relation to an initiative who still try to change it: what the policy promises.
+OUTSIDER_ROLES = [Role.observer, Role.expert, Role.admin]
+
+
+def outsider_refusal(role: Role, state: InitiativeStatus) -> tuple[int, str]:
+    """Someone else's draft is a 404 unless the role reads every draft; what they see they may
+    not change (403 from the service's team check)."""
+    sees_drafts = role in OBJECT_RULES[ObjectRule.initiative_draft_read].roles
+    if state == S.draft and not sees_drafts:
+        return 404, "initiative_not_found"
+    return 403, "not_initiative_team"
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -306,6 +322,22 @@ class TestCreate:
                 headers=author.headers,
             ).json()
             assert "дата окончания раньше даты начала" in dates["detail"]
+            for blank in ("", "   "):
+                title = client.post(
+                    API, json=initiative_body(title=blank), headers=author.headers
+                ).json()
+                assert [e["loc"] for e in title["errors"]] == [["body", "title"]]
+                # Which field, and how long it must be (Title: at least 3 characters).
+                assert title["detail"] == f"body.title: {title['errors'][0]['msg']}"
+                assert "3" in title["errors"][0]["msg"]
+            missing = uuid.uuid4()
+            organization = client.post(
+                API, json=initiative_body(organization_id=str(missing)), headers=author.headers
+            ).json()
+            assert organization["detail"] == f"Организация {missing} не найдена"
+            assert [(e["loc"], e["msg"]) for e in organization["errors"]] == [
+                (["body", "organization_id"], organization["detail"])
+            ]
         # Nothing was written, and no code was spent.
         assert client.get(API, headers=author.headers).json()["items"] == []
         assert create_initiative(client, author)["code"].endswith("-0001")
@@ -394,8 +426,43 @@ class TestCodes:
                     "unknown_team_member",
                 )
             codes.append(create_initiative(client, author, title=f"Инициатива {i}")["code"])
-        year = datetime.now(UTC).year
+        year = local(datetime.now(UTC)).year
         assert codes == [f"INI-{year}-{n:04d}" for n in range(1, 7)]
+
+    def test_a_new_year_starts_again_at_0001(self, client, author):
+        """The year in the code is the office's (UTC+5, like its academic years and documents):
+        its New Year restarts the numbering while UTC still says 31 December. The app's clock
+        (`clock_at`, the seam the demo data replays history with) stands in for the date."""
+
+        def code_at(moment: datetime) -> str:
+            at = moment.astimezone(UTC)  # what utcnow() returns
+            with clock_at(at):
+                created = create_initiative(client, author, title=f"Создана {moment:%d.%m %H:%M}")
+            assert created["created_at"] == at.isoformat().replace("+00:00", "Z")
+            return str(created["code"])
+
+        eve = datetime(2031, 12, 31, 23, 58, tzinfo=OFFICE_TZ)
+        new_year = datetime(2032, 1, 1, 0, 1, tzinfo=OFFICE_TZ)
+        assert new_year.astimezone(UTC).day == 31  # the case UTC gets wrong
+        codes = [
+            code_at(eve),
+            code_at(eve.replace(minute=59)),
+            code_at(new_year),
+            code_at(new_year.replace(hour=10)),
+            code_at(datetime(2033, 1, 1, 9, 0, tzinfo=OFFICE_TZ)),
+        ]
+        assert codes == [
+            "INI-2031-0001",
+            "INI-2031-0002",
+            "INI-2032-0001",
+            "INI-2032-0002",
+            "INI-2033-0001",
+        ]
+        # Each year keeps its own counter: today's numbering is untouched by those years.
+        today = local(datetime.now(UTC)).year
+        assert create_initiative(client, author)["code"] == f"INI-{today}-0001"
+        found = client.get(API, params={"q": "INI-2032"}, headers=author.headers).json()
+        assert sorted(i["code"] for i in found["items"]) == ["INI-2032-0001", "INI-2032-0002"]
 
     @pytest.mark.postgres_only
     def test_concurrent_creation_from_eight_threads(self, app, is_postgres, author):
@@ -414,7 +481,7 @@ class TestCodes:
         with ThreadPoolExecutor(threads) as pool:
             responses = list(pool.map(create, range(threads)))
         assert [r.status_code for r in responses] == [201] * threads, [r.text for r in responses]
-        year = datetime.now(UTC).year
+        year = local(datetime.now(UTC)).year
         codes = sorted(r.json()["code"] for r in responses)
         assert codes == [f"INI-{year}-{n:04d}" for n in range(1, threads + 1)]
         with TestClient(app) as own_client:
@@ -707,6 +774,35 @@ class TestUpdate:
             )
         assert client.get(url, headers=author.headers).json()["version"] == 1
 
+    @pytest.mark.parametrize("state", [S.draft, S.revision], ids=str)
+    @pytest.mark.parametrize("role", OUTSIDER_ROLES, ids=str)
+    def test_outsider_roles_change_nothing(self, client, author, make_user, role, state, subtests):
+        """An observer, a plain expert and an administrator (who reads every draft but is not on
+        its team) neither edit content nor metadata, in a draft or in revision."""
+        assert role not in OBJECT_RULES[ObjectRule.initiative_metadata_edit].roles
+        person = make_user(role)
+        created = create_initiative(client, author)
+        set_status(created["id"], state)
+        url = f"{API}/{created['id']}"
+        before = client.get(url, headers=author.headers).json()
+        status, code = outsider_refusal(role, state)
+        for patch in (
+            {"title": "Чужая правка"},
+            {"goal": "Чужая цель"},
+            {"topics": ["чужая тема"]},
+            {"academic_year": "2026-2027"},
+            {"title": "Всё сразу", "topics": ["и темы"]},
+        ):
+            with subtests.test(patch=patch):
+                body = assert_problem(
+                    client.patch(url, json=patch, headers=person.headers), status, code
+                )
+                if status == 403:
+                    assert "автор или команда" in body["detail"]
+        after = client.get(url, headers=author.headers).json()
+        assert after == before
+        assert after["version"] == 1
+
     def test_invalid_body_is_422(self, client, author, subtests):
         created = create_initiative(client, author, start_date="2025-09-01", end_date=None)
         url = f"{API}/{created['id']}"
@@ -956,6 +1052,33 @@ class TestTeam:
                 403,
                 "not_initiative_team",
             )
+
+    @pytest.mark.parametrize("state", [S.draft, S.revision], ids=str)
+    @pytest.mark.parametrize("role", OUTSIDER_ROLES, ids=str)
+    def test_outsider_roles_change_nothing(
+        self, client, author, teammate, make_user, role, state, subtests
+    ):
+        person = make_user(role)
+        created = create_initiative(client, author, team=[{"user_id": str(teammate.id)}])
+        set_status(created["id"], state)
+        url = f"{API}/{created['id']}"
+        before = client.get(url, headers=author.headers).json()
+        status, code = outsider_refusal(role, state)
+        for members in (
+            [{"user_id": str(person.id), "role": "lead"}],
+            [{"user_id": str(teammate.id), "role": "lead"}],
+            [],
+        ):
+            with subtests.test(members=members):
+                assert_problem(
+                    client.put(f"{url}/team", json={"members": members}, headers=person.headers),
+                    status,
+                    code,
+                )
+        after = client.get(url, headers=author.headers).json()
+        assert after == before
+        assert after["version"] == 1
+        assert [m["user_id"] for m in after["team"]] == [str(teammate.id)]
 
     def test_invalid_body_is_422(self, client, author, teammate, subtests):
         created = create_initiative(client, author)

@@ -16,26 +16,36 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import get_settings
-from app.models import InitiativeStatus, Role
+from app.models import InitiativeStatus, Role, TeamRole
 from app.services.lifecycle import STEPS, TERMINAL, GuardSpec, LifecycleAction, Party
 from tests.factories import assert_problem
+from tests.test_expertise import CRITERIA, conclusion, due
 from tests.test_initiatives import API, audit_items, create_initiative, set_status, walk
 
 S = InitiativeStatus
 A = LifecycleAction
 
-# The cast of the walk: the table's parties, plus people the table does not name.
+# The cast of the walk: the table's parties, plus people the table does not name. Between them
+# they hold every global role and every relation to an initiative (author, each team role).
 TABLE_PARTIES = {
     "author": {Party.author.value},
     "team_lead": {Party.team_lead.value},
     "office_member": {Party.office_member.value},
     "office_head": {Party.office_head.value},
     "team_member": set(),
+    "team_mentor": set(),
     "participant": set(),
+    "expert": set(),
     "observer": set(),
     "admin": set(),
 }
-SEES_DRAFTS = {"author", "team_lead", "team_member", "admin"}
+# Who in the cast stands in a relation to the initiative ("автор и команда" of the policy).
+RELATIONS = {
+    "author": "author",
+    "team_lead": TeamRole.lead.value,
+    "team_member": TeamRole.member.value,
+    "team_mentor": TeamRole.mentor.value,
+}
 
 # DESIGN.md §2, arrow by arrow: the table must draw exactly this picture.
 DESIGN_EDGES = {
@@ -90,9 +100,11 @@ def cast(make_user, make_org):
         "author": make_user(Role.participant, organization_id=org, full_name="Анна Автор"),
         "team_lead": make_user(Role.participant, organization_id=org, full_name="Лев Лидер"),
         "team_member": make_user(Role.participant, organization_id=org),
+        "team_mentor": make_user(Role.participant, full_name="Мария Наставник"),
         "office_member": make_user(Role.office_member, full_name="Олег Офис"),
         "office_head": make_user(Role.office_head, full_name="Римма Руководитель"),
         "participant": make_user(Role.participant, organization_id=org),
+        "expert": make_user(Role.expert, full_name="Эмиль Эксперт"),
         "observer": make_user(Role.observer),
         "admin": make_user(Role.admin),
     }
@@ -105,6 +117,7 @@ def new_initiative(client: TestClient, cast: dict[str, Any], **overrides: Any) -
         team=[
             {"user_id": str(cast["team_lead"].id), "role": "lead"},
             {"user_id": str(cast["team_member"].id), "role": "member"},
+            {"user_id": str(cast["team_mentor"].id), "role": "mentor"},
         ],
         **overrides,
     )
@@ -196,10 +209,10 @@ class TestMetaLifecycle:
 
 
 def _expected(
-    table: dict[str, Any], state: str, party: str, action: dict[str, Any]
+    table: dict[str, Any], state: str, party: str, action: dict[str, Any], sees_drafts: set[str]
 ) -> tuple[int, Any]:
     """What the table promises for this party taking this action in this state."""
-    if state == S.draft and party not in SEES_DRAFTS:
+    if state == S.draft and party not in sees_drafts:
         return 404, "initiative_not_found"
     mine = TABLE_PARTIES[party]
     if not mine & set(action["parties"]):
@@ -213,22 +226,62 @@ def _expected(
     return 200, action["target"]
 
 
+def _check_cast(client: TestClient, cast: dict[str, Any], table: dict[str, Any]) -> None:
+    """The walk is only as good as its cast: every global role, every relation, every party of
+    the table, and each person's table parties are exactly what their roles make them."""
+    assert set(cast) == set(TABLE_PARTIES)
+    assert {role for person in cast.values() for role in person.roles} == set(Role)
+    served_parties = {p for a in table["actions"] for p in a["parties"]}
+    assert set().union(*TABLE_PARTIES.values()) == served_parties == {p.value for p in Party}
+    role_parties = {p.value for p in Party} & {r.value for r in Role}
+    for name, person in cast.items():
+        held = {r.value for r in person.roles} & role_parties
+        assert TABLE_PARTIES[name] & role_parties == held, name
+    initiative = new_initiative(client, cast, title="Кто есть кто")
+    read = client.get(f"{API}/{initiative['id']}", headers=cast["author"].headers).json()
+    relations = {"author": read["author_id"]} | {m["role"]: m["user_id"] for m in read["team"]}
+    assert set(relations) == {"author", *(r.value for r in TeamRole)}
+    assert {name: relations[rel] for name, rel in RELATIONS.items()} == {
+        name: str(cast[name].id) for name in RELATIONS
+    }
+
+
+def _sees_drafts(client: TestClient, cast: dict[str, Any]) -> set[str]:
+    """From the policy as served: the roles that read any draft, plus the author and team."""
+    policy = client.get("/api/v1/meta/policy", headers=cast["admin"].headers).json()
+    rule = next(r for r in policy["object_rules"] if r["rule"] == "initiative.draft.read")
+    assert rule["relation"] == "автор и команда"
+    by_role = {r for r, allowed in rule["allowed"].items() if allowed}
+    return {
+        name
+        for name, person in cast.items()
+        if name in RELATIONS or by_role & {r.value for r in person.roles}
+    }
+
+
 def test_table_walk(client, cast, lifted_guards, subtests):
     """Every state of the served table × every action × every party (the table's four, and a
-    team member, a plain participant, an observer and an administrator): the API answers
-    exactly what the table promises. One subtest per state."""
+    team member, a mentor, a plain participant, an expert, an observer and an administrator):
+    the API answers exactly what the table and the policy promise. One subtest per state."""
     table = client.get("/api/v1/meta/lifecycle").json()
     states = [s["code"] for s in table["states"]]
     assert states == [s.value for s in S]
     assert {a["action"] for a in table["actions"]} == {a.value for a in STEPS}
+    _check_cast(client, cast, table)
+    sees_drafts = _sees_drafts(client, cast)
+    assert sees_drafts == {"author", "team_lead", "team_member", "team_mentor", "admin"}
     for state in states:
         with subtests.test(state=state):
-            wrong = _walk_state(client, cast, table, state)
+            wrong = _walk_state(client, cast, table, state, sees_drafts)
             assert not wrong, "\n".join(wrong)
 
 
 def _walk_state(
-    client: TestClient, cast: dict[str, Any], table: dict[str, Any], state: str
+    client: TestClient,
+    cast: dict[str, Any],
+    table: dict[str, Any],
+    state: str,
+    sees_drafts: set[str],
 ) -> list[str]:
     initiative = new_initiative(client, cast, title=f"Обход таблицы: {state}")
     set_status(initiative["id"], S(state))
@@ -245,7 +298,7 @@ def _walk_state(
     for party, person in cast.items():
         # The actions the caller may take now: exactly the table's, in the table's order.
         listed = client.get(f"{API}/{initiative['id']}/actions", headers=person.headers)
-        if state == S.draft and party not in SEES_DRAFTS:
+        if state == S.draft and party not in sees_drafts:
             check(listed.status_code == 404, f"{state} {party} /actions 404", listed)
         else:
             open_now = [
@@ -273,7 +326,7 @@ def _walk_state(
 
         for action in table["actions"]:
             name = action["action"]
-            status, detail = _expected(table, state, party, action)
+            status, detail = _expected(table, state, party, action, sees_drafts)
             where = f"{state} {party} {name}"
             if status == 200 and action["requires_comment"]:
                 bare = client.post(url, json={"action": name}, headers=person.headers)
@@ -756,35 +809,189 @@ class TestGuards:
         assert listed[0]["blocked_by"] == []
         assert act(client, member, initiative, "start").status_code == 200
 
-    def test_registered_guards_agree_between_actions_and_transitions(self, client, cast):
-        """With the guards the table lists today, on an empty database: whatever `/actions`
-        says of a guarded step, `POST /transitions` does."""
-        table = client.get("/api/v1/meta/lifecycle").json()
-        guarded = [a for a in table["actions"] if a["guards"]]
-        if not guarded:
-            pytest.skip("the table lists no guards")
-        party_person = {"office_head": "office_head", "office_member": "office_member"}
-        party_person |= {"author": "author", "team_lead": "team_lead"}
-        for step in guarded:
-            person = cast[party_person[step["parties"][-1]]]
-            codes = {g["code"] for g in step["guards"]}
-            for source in step["sources"]:
-                initiative = new_initiative(client, cast, title=f"{step['action']} {source}")
-                set_status(initiative["id"], S(source))
-                listed = client.get(f"{API}/{initiative['id']}/actions", headers=person.headers)
-                entry = next(a for a in listed.json() if a["action"] == step["action"])
-                comment = "Комментарий" if step["requires_comment"] else None
-                response = act(client, person, initiative, step["action"], comment)
-                if entry["allowed"]:
-                    assert response.status_code == 200, response.text
-                    continue
-                assert entry["blocked_by"]
-                assert {b["guard"] for b in entry["blocked_by"]} <= codes
-                body = assert_problem(response, 409, "guard_failed")
-                assert body["extra"] == {
-                    "action": step["action"],
-                    "blocked_by": entry["blocked_by"],
-                }
+
+# --- every registered guard, blocking and passing ---------------------------------------------
+
+NEEDED = get_settings().min_conclusions
+
+
+@dataclasses.dataclass
+class GuardWorld:
+    """An initiative with an independent office person (`decider`, head and member) and an
+    insider holding the same roles on its team; guards are set and cleared through the API."""
+
+    client: TestClient
+    make_user: Any
+    initiative: dict[str, Any]
+    decider: Any
+    insider: Any
+    actor: Any
+    pending: list[tuple[str, Any]] = dataclasses.field(default_factory=list)
+    submitted: int = 0
+    criteria_active: bool = False
+
+    def activate_criteria(self) -> None:
+        if self.criteria_active:
+            return
+        response = self.client.post(
+            "/api/v1/criteria-sets",
+            headers=self.decider.headers,
+            json={"title": "Критерии", "criteria": CRITERIA, "activate": True},
+        )
+        assert response.status_code == 201, response.text
+        self.criteria_active = True
+
+    def accepted_review(self) -> tuple[str, Any]:
+        self.activate_criteria()
+        expert = self.make_user(Role.expert)
+        assigned = self.client.post(
+            f"{API}/{self.initiative['id']}/reviews",
+            headers=self.decider.headers,
+            json={"expert_id": str(expert.id), "position": "content_expert", "due_at": due()},
+        )
+        assert assigned.status_code == 201, assigned.text
+        review_id = assigned.json()["id"]
+        accepted = self.client.post(
+            f"/api/v1/reviews/{review_id}/accept", headers=expert.headers, json={}
+        )
+        assert accepted.status_code == 200, accepted.text
+        return review_id, expert
+
+    def submit(self, review_id: str, expert: Any) -> None:
+        response = self.client.post(
+            f"/api/v1/reviews/{review_id}/submit", headers=expert.headers, json=conclusion()
+        )
+        assert response.status_code == 200, response.text
+        self.submitted += 1
+
+
+def _insider_acts(world: GuardWorld) -> None:
+    world.actor = world.insider
+
+
+def _independent_acts(world: GuardWorld) -> None:
+    world.actor = world.decider
+
+
+def _no_active_criteria(world: GuardWorld) -> None:
+    sets = world.client.get("/api/v1/criteria-sets", headers=world.decider.headers).json()
+    assert not [s for s in sets["items"] if s["is_active"]]
+
+
+def _conclusions(count: int) -> Any:
+    def submit_up_to(world: GuardWorld) -> None:
+        while world.submitted < count:
+            world.submit(*world.accepted_review())
+
+    return submit_up_to
+
+
+def _accepted_not_submitted(world: GuardWorld) -> None:
+    world.pending.append(world.accepted_review())
+
+
+def _pending_submitted(world: GuardWorld) -> None:
+    while world.pending:
+        world.submit(*world.pending.pop())
+
+
+@dataclasses.dataclass(frozen=True)
+class GuardScenario:
+    block: Any  # (GuardWorld) -> None: the guard now fails
+    clear: Any  # (GuardWorld) -> None: the guard now passes, the others untouched
+
+
+# One scenario per guard code the table may list: a guard registered without one fails the suite
+# (test_every_guard_has_a_scenario, and its own cases in test_each_guard_blocks_and_passes).
+GUARD_SCENARIOS = {
+    "no_conflict_of_interest": GuardScenario(_insider_acts, _independent_acts),
+    "active_criteria_set": GuardScenario(_no_active_criteria, GuardWorld.activate_criteria),
+    "enough_conclusions": GuardScenario(_conclusions(NEEDED - 1), _conclusions(NEEDED)),
+    "no_pending_reviews": GuardScenario(_accepted_not_submitted, _pending_submitted),
+}
+GUARD_CODES = {409: "guard_failed", 403: "conflict_of_interest"}
+OFFICE_PARTIES = {Party.office_member, Party.office_head}
+
+
+def _guarded_cases() -> list[Any]:
+    return [
+        pytest.param(action.value, source.value, guard.code, id=f"{action}-{source}-{guard.code}")
+        for action, step in STEPS.items()
+        for source in S
+        if source in step.sources
+        for guard in step.guards
+    ]
+
+
+def test_every_guard_has_a_scenario(client):
+    table = client.get("/api/v1/meta/lifecycle").json()
+    served = {g["code"] for a in table["actions"] for g in a["guards"]}
+    assert served == set(GUARD_SCENARIOS)
+    assert {g["status"] for a in table["actions"] for g in a["guards"]} <= set(GUARD_CODES)
+    assert NEEDED >= 1, "with MIN_CONCLUSIONS 0 enough_conclusions cannot block"
+
+
+@pytest.mark.parametrize(("action", "source", "code"), _guarded_cases())
+def test_each_guard_blocks_and_passes(client, cast, make_user, action, source, code):
+    """Each guard of each guarded step, from each of its sources, with the step's other guards
+    passing: `/actions` names it alone in `blocked_by`, `POST /transitions` refuses with the
+    status the table serves (409 guard_failed, 403 conflict_of_interest) and the same reason,
+    nothing moves; once the guard passes, both agree the step is open and it is taken."""
+    table = client.get("/api/v1/meta/lifecycle").json()
+    step = next(a for a in table["actions"] if a["action"] == action)
+    guards = {g["code"]: g for g in step["guards"]}
+    assert code in guards
+    assert code in GUARD_SCENARIOS, f"guard {code} has no scenario in GUARD_SCENARIOS"
+    assert OFFICE_PARTIES & set(step["parties"]), "a proposers' guard needs a world of its own"
+    org = cast["author"].organization_id
+    decider = make_user(Role.office_head, Role.office_member, full_name="Дина Решающая")
+    insider = make_user(Role.office_head, Role.office_member, organization_id=org)
+    initiative = create_initiative(
+        client,
+        cast["author"],
+        title=f"Страж {code}: {action} из {source}",
+        team=[
+            {"user_id": str(cast["team_lead"].id), "role": "lead"},
+            {"user_id": str(insider.id), "role": "member"},
+        ],
+    )
+    set_status(initiative["id"], S(source))
+    world = GuardWorld(client, make_user, initiative, decider, insider, actor=decider)
+    for other in guards:
+        if other != code:
+            GUARD_SCENARIOS[other].clear(world)
+    GUARD_SCENARIOS[code].block(world)
+    url = f"{API}/{initiative['id']}"
+    comment = "Комментарий" if step["requires_comment"] else None
+
+    def offered() -> dict[str, Any]:
+        listed = client.get(f"{url}/actions", headers=world.actor.headers)
+        assert listed.status_code == 200, listed.text
+        return next(a for a in listed.json() if a["action"] == action)
+
+    blocked = offered()
+    assert blocked["allowed"] is False
+    assert [b["guard"] for b in blocked["blocked_by"]] == [code]
+    reason = blocked["blocked_by"][0]["reason"]
+    assert reason
+    version = client.get(url, headers=decider.headers).json()["version"]
+    status = guards[code]["status"]
+    body = assert_problem(
+        act(client, world.actor, initiative, action, comment), status, GUARD_CODES[status]
+    )
+    assert body["detail"] == reason
+    assert body["extra"] == {"action": action, "blocked_by": blocked["blocked_by"]}
+    unchanged = client.get(url, headers=decider.headers).json()
+    assert (unchanged["status"], unchanged["version"]) == (source, version)
+    assert history(client, decider, initiative) == []
+
+    GUARD_SCENARIOS[code].clear(world)
+    opened = offered()
+    assert (opened["allowed"], opened["blocked_by"]) == (True, [])
+    done = act(client, world.actor, initiative, action, comment)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == step["target"]
+    assert [t["action"] for t in history(client, decider, initiative)] == [action]
 
 
 # --- concurrency ------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ from app.services.lifecycle import (
     parties_of,
     steps_from,
 )
+from app.services.office_time import local
 from app.services.versioning import check_version
 from app.text import LIKE_ESCAPE, contains_pattern, search_text, topic_key
 
@@ -482,11 +483,13 @@ def create_initiative(
     organizations.ensure_exists(session, organization_id, loc=["body", "organization_id"])
     _check_team(session, data.team, author_id=actor.id, loc=["body", "team"])
     now = utcnow()
-    number = _next_number(session, now.year)
+    # The office's year, as on its documents: in UTC its New Year comes five hours late.
+    year = local(now).year
+    number = _next_number(session, year)
     initiative = Initiative(
         **data.model_dump(exclude={"organization_id", "team"}),
-        code=f"INI-{now.year}-{number:04d}",
-        code_year=now.year,
+        code=f"INI-{year}-{number:04d}",
+        code_year=year,
         code_number=number,
         organization_id=organization_id,
         author_id=actor.id,
