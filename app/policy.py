@@ -233,7 +233,8 @@ OBJECT_RULES: dict[ObjectRule, ObjectRuleSpec] = {
         OFFICE_STAFF,
         "эксперт — после сдачи своего заключения в этом раунде; автор и команда — без имён "
         "экспертов (слепая экспертиза); офис по своей инициативе — как автор",
-        404,
+        # The initiative itself is public past its draft: its reviews are seen but closed.
+        403,
     ),
     ObjectRule.review_conflict_override: ObjectRuleSpec(
         "Назначить эксперта из той же организации, указав причину",

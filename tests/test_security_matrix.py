@@ -6,10 +6,8 @@ Generated from the app: the operations from `app.routes`, the action each requir
 """
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session
@@ -17,10 +15,11 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.db import get_engine
 from app.models import Role, ServiceAccount
-from app.policy import POLICY, Scope
+from app.policy import OBJECT_RULES, POLICY, Scope
 from app.security import Principal, create_token
 from app.services.principals import service_subject
 from tests.factories import Person, assert_problem
+from tests.private_objects import OWNER_ANSWERS, PRIVATE, Maker, Private, undeclared
 from tests.route_catalog import (
     PUBLIC,
     Operation,
@@ -32,7 +31,6 @@ from tests.route_catalog import (
 from tests.shared_rows import SharedRows, make_person
 
 OPERATIONS = all_operations()
-API = "/api/v1"
 
 # Routes every signed-in person passes by role, where the service's object rule still answers
 # 403 to some roles before it looks at the object: operation → role → why. None today: the
@@ -155,111 +153,77 @@ def test_people_only_routes_without_an_action_act_on_an_object_or_on_the_caller(
 
 # --- BOLA: someone else's private object is a 404 -----------------------------------------------
 
-
-def _ok(response: Any) -> dict[str, Any]:
-    assert response.status_code in (200, 201), response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def draft_initiative(client: Any, owner: Person, **_: Any) -> str:
-    body = {
-        "title": "Школьный медиацентр",
-        "education_level": "basic",
-        "academic_year": "2025-2026",
-    }
-    return str(_ok(client.post(f"{API}/initiatives", json=body, headers=owner.headers))["id"])
+# Generated from the policy's object rules and the route catalog through the table of
+# tests/private_objects.py: each rule that hides objects from strangers, each role an owner of
+# such an object can have (and does not see all of them by), each route of the object.
+BOLA_CASES = [
+    pytest.param(private, role, id=f"{private.name}-{role.value}")
+    for private in PRIVATE
+    for role in private.hidden_from
+]
 
 
-def review_assignment(client: Any, owner: Person, make_user: Any, make_org: Any) -> str:
-    """An initiative in expertise and `owner` (an expert from another school) invited to it."""
-    head = make_user(Role.office_head, Role.office_member, organization_id=make_org())
-    author = make_user(Role.participant, organization_id=make_org())
-    criteria = [{"code": "relevance", "title_ru": "Актуальность", "title_en": "Relevance",
-                 "max_score": 5, "weight": 1}]  # fmt: skip
-    body = {"title": "Критерии", "criteria": criteria, "activate": True}
-    _ok(client.post(f"{API}/criteria-sets", json=body, headers=head.headers))
-    initiative = draft_initiative(client, author)
-    for action, who in (("submit", author), ("send_to_expertise", head)):
-        url = f"{API}/initiatives/{initiative}/transitions"
-        _ok(client.post(url, json={"action": action}, headers=who.headers))
-    due = (datetime.now(UTC) + timedelta(days=14)).isoformat()
-    body = {"expert_id": str(owner.id), "position": "content_expert", "due_at": due}
-    url = f"{API}/initiatives/{initiative}/reviews"
-    return str(_ok(client.post(url, json=body, headers=head.headers))["id"])
-
-
-def own_profile(client: Any, owner: Person, **_: Any) -> str:
-    return str(owner.id)
-
-
-def draft_amendment(client: Any, owner: Person, make_user: Any, **_: Any) -> str:
-    head = make_user(Role.office_head)
-    first = {
-        "sections": [{"key": "purpose", "title": "Назначение", "text": "Сеть объединяет школы."}],
-        "effective_from": "2021-09-01",
-        "summary": "Первая редакция",
-    }
-    _ok(client.post(f"{API}/charter/versions", json=first, headers=head.headers))
-    body = {
-        "title": "Уточнить назначение сети",
-        "changes": [{"op": "modify", "key": "purpose", "text": "Сеть объединяет школы и людей."}],
-        "rationale": "Сеть — это люди",
-    }
-    return str(
-        _ok(client.post(f"{API}/charter/amendments", json=body, headers=owner.headers))["id"]
+def test_every_path_parameter_is_declared():
+    unknown = sorted({f"{param} in {op.key}" for op in OPERATIONS for param in undeclared(op)})
+    assert not unknown, (
+        f"path parameters nobody declared: {unknown}. Declare each in tests/private_objects.py: "
+        "in PRIVATE (with a factory that makes one, or as one of `parts` of an object) if an "
+        "object rule hides it from strangers, in NOT_PRIVATE with the reason if it does not."
     )
 
 
-# Path parameter → who owns such private objects, and how one is made. Every route whose only
-# path parameter is one of these is checked, including routes added later.
-PRIVATE: dict[str, tuple[list[Role], Callable[..., str]]] = {
-    "initiative_id": ([Role.participant, Role.expert], draft_initiative),
-    "review_id": ([Role.expert], review_assignment),
-    "user_id": ([Role.participant, Role.expert, Role.observer], own_profile),
-    "amendment_id": ([Role.participant], draft_amendment),
-}
-# The owner's own GET that answers 404 for a reason that is not privacy.
-OWNER_404 = {
-    ("GET /api/v1/experts/{user_id}/profile", Role.participant): "only experts have a profile",
-    ("GET /api/v1/experts/{user_id}/profile", Role.observer): "only experts have a profile",
-}
-BOLA_CASES = [
-    pytest.param(param, role, id=f"{param}-{role.value}")
-    for param, (roles, _) in PRIVATE.items()
-    for role in roles
-    if any(op.path_params == [param] for op in OPERATIONS)
-]
+def test_every_rule_that_hides_objects_is_checked():
+    hiding = {rule for rule, spec in OBJECT_RULES.items() if spec.denied == 404}
+    checked = {p.rule for p in PRIVATE if p.hidden_from and any(map(p.covers, OPERATIONS))}
+    assert not hiding - checked, (
+        f"object rules answering 404 without a BOLA case: {sorted(hiding - checked)}; add each "
+        "to PRIVATE in tests/private_objects.py with a factory for one object"
+    )
 
 
 def _principal(person: Person) -> Principal:
     return Principal(id=person.id, kind="user", name="x", roles=frozenset(person.roles))
 
 
-@pytest.mark.parametrize(("param", "role"), BOLA_CASES)
-def test_someone_elses_private_object_is_not_found(client, make_user, make_org, param, role):
-    school = make_org()
-    owner = make_user(role, organization_id=school)
-    intruder = make_user(role, organization_id=school)
-    object_id = PRIVATE[param][1](client, owner, make_user=make_user, make_org=make_org)
-    ops = [op for op in OPERATIONS if op.path_params == [param]]
-    failures = []
-    # The intruder first, writes included (with a valid body, so only the object can stop it);
-    # then the owner's reads, which must find the object (the 404 is about who asks).
-    for op in ops:
-        body = sample(schema) if (schema := json_body_schema(op)) else None
-        response = call(
-            client, op, headers=intruder.headers, path_values={param: object_id}, body=body
-        )
-        expected = 404 if op.allows(_principal(intruder)) else 403
-        if response.status_code != expected:
-            failures.append(f"intruder {op.key}: expected {expected}, got {response.status_code}")
-        elif expected == 404:
-            assert_problem(response, 404)
-    for op in ops:
-        if op.method != "GET" or not op.allows(_principal(owner)):
-            continue
-        response = call(client, op, headers=owner.headers, path_values={param: object_id})
-        if response.status_code != 200 and (op.key, role) not in OWNER_404:
-            failures.append(f"owner {op.key}: expected 200, got {response.status_code}")
-    assert not failures, "\n".join(failures)
+class TestSomeoneElsesObjects(SharedRows):
+    """Each case makes its own people and object, so the cases share the tables and empty them
+    once, at the end (emptying them after each case is most of the time on PostgreSQL)."""
+
+    @pytest.mark.parametrize(("private", "role"), BOLA_CASES)
+    def test_private_object_is_not_found(
+        self, client, make_user, make_org, private: Private, role: Role
+    ):
+        """A second person of the owner's role, from the same school, gets what the rule
+        promises (404) on every route of the owner's object, writes included; the owner's reads
+        find it. One object per case serves all the routes."""
+        school = make_org()
+        owner = make_user(role, organization_id=school)
+        intruder = make_user(role, organization_id=school)
+        values = private.make(Maker(client, make_user, make_org), owner)
+        missing = {private.param, *private.parts} - values.keys()
+        assert not missing, f"{private.make.__name__} must return {sorted(missing)}"
+        ops = [op for op in OPERATIONS if private.covers(op)]
+        assert ops
+        failures = []
+        # The intruder first, writes included (with a valid body, so only the object can stop
+        # it); then the owner's reads, which must find the object (the 404 is about who asks).
+        for op in ops:
+            body = sample(schema) if (schema := json_body_schema(op)) else None
+            response = call(client, op, headers=intruder.headers, path_values=values, body=body)
+            expected = private.denied if op.allows(_principal(intruder)) else 403
+            if response.status_code != expected:
+                failures.append(
+                    f"intruder {op.key}: expected {expected}, got {response.status_code}"
+                )
+            else:
+                assert_problem(response, expected)
+        for op in ops:
+            if op.method != "GET" or not op.allows(_principal(owner)):
+                continue
+            response = call(client, op, headers=owner.headers, path_values=values)
+            status, code = OWNER_ANSWERS.get((op.key, role), (200, None))
+            if response.status_code != status:
+                failures.append(f"owner {op.key}: expected {status}, got {response.status_code}")
+            elif code is not None:
+                assert_problem(response, status, code)
+        assert not failures, "\n".join(failures)
