@@ -146,6 +146,7 @@ from app.schemas.users import UserCreate
 from app.security import Principal, hash_password
 from app.services import charter, meetings
 from app.services.charter_workflow import AmendmentAction
+from app.services.consultations import hours_between
 from app.services.demo_initiatives import CRITERIA
 from app.services.demo_network import FIRST_CHARTER, MEETINGS_V2, MENTORING
 from app.services.lifecycle import STEPS, TERMINAL, LifecycleAction, Party
@@ -1416,7 +1417,7 @@ class Generator:
                                     **session.model_dump(mode="json",
                                                          exclude={"notes", "next_steps"}),
                                     "session_count": count,
-                                    "hours_since_request": _hours(created, held_at),
+                                    "hours_since_request": hours_between(created, held_at),
                                 })  # fmt: skip
             if end is not None and outcome is not None and end <= self.now:
                 closed_at = max(end, updated + timedelta(minutes=1))
@@ -1434,7 +1435,7 @@ class Generator:
                                     "initiative_status": initiative_status.value
                                     if closing_initiative and initiative_status else None,
                                     "session_count": count,
-                                    "hours_to_first_session": _hours(created, first_session),
+                                    "hours_to_first_session": hours_between(created, first_session),
                                 })  # fmt: skip
             else:
                 outcome = None
@@ -2016,12 +2017,6 @@ class Generator:
                 session.flush()
         finally:
             session.close()
-
-
-def _hours(start: datetime, end: datetime | None) -> float | None:
-    if end is None:
-        return None
-    return round(max((end - start).total_seconds(), 0) / 3600, 1)
 
 
 # --- entry points -----------------------------------------------------------------------------

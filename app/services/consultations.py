@@ -258,7 +258,7 @@ def _consultants(session: Session, track_id: uuid.UUID) -> list[PersonRef]:
     return [PersonRef(id=r[0], full_name=r[1]) for r in rows]
 
 
-def _hours_between(start: datetime, end: datetime | None) -> float | None:
+def hours_between(start: datetime, end: datetime | None) -> float | None:
     if end is None:
         return None
     return round((end - start).total_seconds() / 3600, 1)
@@ -287,7 +287,7 @@ def _public(session: Session, track: ConsultationTrack) -> ConsultationPublic:
             "requester_name": row[0],
             "initiative": initiative,
             "consultants": _consultants(session, track.id),
-            "hours_to_first_session": _hours_between(track.created_at, track.first_session_at),
+            "hours_to_first_session": hours_between(track.created_at, track.first_session_at),
         }
     )
 
@@ -342,7 +342,7 @@ def list_tracks(
         ConsultationSummary.model_validate(
             {
                 **r._mapping,
-                "hours_to_first_session": _hours_between(r.created_at, r.first_session_at),
+                "hours_to_first_session": hours_between(r.created_at, r.first_session_at),
             }
         )
         for r in page
@@ -563,7 +563,7 @@ def close_track(
             "initiative_id": str(track.initiative_id) if track.initiative_id else None,
             "initiative_status": initiative_status.value if initiative_status else None,
             "session_count": track.session_count,
-            "hours_to_first_session": _hours_between(track.created_at, track.first_session_at),
+            "hours_to_first_session": hours_between(track.created_at, track.first_session_at),
         },
     )
     return _public(session, track)
@@ -711,7 +711,7 @@ def record_session(
             "session_id": str(record.id),
             **data.model_dump(mode="json", exclude={"notes", "next_steps"}),
             "session_count": track.session_count,
-            "hours_since_request": _hours_between(track.created_at, data.held_at),
+            "hours_since_request": hours_between(track.created_at, data.held_at),
         },
     )
     return _one_session(session, record.id)
