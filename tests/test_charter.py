@@ -1165,47 +1165,81 @@ class TestAdoption:
             ]
             == "draft"
         )
-        body = assert_problem(
-            adopt(client, head, same_section["id"]), 409, "amendment_not_accepted"
-        )
+        body = assert_problem(adopt(client, head, same_section["id"]), 409, "amendment_conflict")
+        assert "«meetings»" in body["detail"]
+        # A draft the new version superseded was never accepted: refused as such, with the
+        # sections that made it stale.
+        body = assert_problem(adopt(client, head, draft_same["id"]), 409, "amendment_not_accepted")
         assert "Устарела" in body["detail"]
+        assert "«meetings»" in body["detail"]
+        assert body["extra"]["amendments"] == [
+            {
+                "id": draft_same["id"],
+                "status": "superseded",
+                "base_version": 1,
+                "superseded_by_version": 2,
+                "conflicts": [{"section": "meetings", "changed_in_versions": [2]}],
+            }
+        ]
         superseded = audit(client, admin, action="charter_amendment.superseded")
         assert {e["entity_id"] for e in superseded} == {same_section["id"], draft_same["id"]}
 
     def test_conflict_with_a_newer_version_names_sections_and_versions(
         self, client, head, proposer, voters, charter
     ):
+        # Through the API only: an accepted amendment against version 1 whose section versions
+        # 2 and 3 then changed. It used to answer `amendment_not_accepted` «Устарела» without
+        # saying which sections or versions.
         first = accepted(client, head, proposer, [proposer, *voters])
         same_section = accepted(
             client,
             head,
             proposer,
             [proposer, *voters],
-            [{"op": "modify", "key": "meetings", "text": "Встречи по запросу участников."}],
+            [
+                {"op": "modify", "key": "meetings", "text": "Встречи по запросу участников."},
+                {"op": "modify", "key": "purpose", "text": "Сеть развивает инициативы."},
+            ],
             title="Встречи по запросу",
         )
-        # Adoption of version 2 supersedes it; put it back to `accepted` to see adoption itself
-        # refuse it, as it would if the two adoptions raced.
         assert adopt(client, head, first["id"]).status_code == 201
-        with Session(get_engine()) as session:
-            session.execute(
-                update(Amendment)
-                .where(col(Amendment.id) == uuid.UUID(same_section["id"]))
-                .values(status="accepted", superseded_by_version=None)
-            )
-            session.commit()
+        again = accepted(
+            client,
+            head,
+            proposer,
+            [proposer, *voters],
+            [{"op": "modify", "key": "meetings", "text": "Сеть встречается в мировом кафе."}],
+        )
+        assert again["base_version"] == 2
+        assert adopt(client, head, again["id"]).status_code == 201
+
+        stale = client.get(f"{API}/amendments/{same_section['id']}", headers=proposer.headers)
+        assert stale.json()["status"] == "superseded"
+        assert stale.json()["superseded_by_version"] == 2
+        assert stale.json()["conflicts"] == [{"section": "meetings", "changed_in_versions": [2, 3]}]
+        listed = client.get(
+            f"{API}/amendments", params={"status": "superseded"}, headers=proposer.headers
+        ).json()["items"]
+        assert [(a["id"], a["superseded_by_version"]) for a in listed] == [(same_section["id"], 2)]
+
         body = assert_problem(adopt(client, head, same_section["id"]), 409, "amendment_conflict")
         assert "«meetings»" in body["detail"]
-        assert "версии 1" in body["detail"]
-        assert "версии 2" in body["detail"]
+        assert "«purpose»" not in body["detail"]
+        assert "к версии 1" in body["detail"]
+        assert "в версии 2, 3" in body["detail"]
         assert body["extra"]["conflicts"] == [
             {
                 "section": "meetings",
                 "amendment_ids": [same_section["id"]],
-                "versions": [2],
+                "base_version": 1,
+                "versions": [2, 3],
                 "detail": body["extra"]["conflicts"][0]["detail"],
             }
         ]
+        versions = client.get(f"{API}/versions", headers=head.headers).json()["items"]
+        assert [v["number"] for v in versions] == [3, 2, 1]
+        fresh = client.get(f"{API}/amendments/{first['id']}", headers=proposer.headers).json()
+        assert (fresh["status"], fresh["conflicts"]) == ("accepted", [])
 
     def test_new_amendment_against_a_stale_base(self, client, head, proposer, voters, charter):
         first = accepted(client, head, proposer, [proposer, *voters])
@@ -1293,6 +1327,32 @@ class TestAcknowledgements:
             client.post(f"{API}/versions/2/acknowledgements", headers=participant.headers),
             409,
             "version_not_in_force",
+        )
+
+    def test_replaced_version(self, client, participant, head, proposer, voters, charter):
+        assert (
+            client.post(
+                f"{API}/versions/1/acknowledgements", headers=participant.headers
+            ).status_code
+            == 201
+        )
+        amendment = accepted(client, head, proposer, [proposer, *voters])
+        assert adopt(client, head, amendment["id"], effective_from=TODAY).status_code == 201
+        # Version 2 is in force from today: version 1 is history, even for someone who had
+        # already acknowledged it.
+        body = assert_problem(
+            client.post(f"{API}/versions/1/acknowledgements", headers=participant.headers),
+            409,
+            "version_not_in_force",
+        )
+        assert "уже заменена" in body["detail"]
+        assert "сейчас действует версия 2" in body["detail"]
+        assert body["extra"] == {"version": 1, "in_force_version": 2}
+        assert (
+            client.post(
+                f"{API}/versions/2/acknowledgements", headers=participant.headers
+            ).status_code
+            == 201
         )
 
     def test_happy_idempotent_and_listed(
@@ -1472,7 +1532,10 @@ def test_done_when_story(client, make_user, admin):
     assert actions.count("charter_amendment.commented") == 2
 
 
-def test_demo_charter(client):
+@pytest.mark.parametrize("voting_days", [1, 90])
+def test_demo_charter(client, monkeypatch, voting_days):
+    # The vote used to open two days before the load: with a one-day window it was closed.
+    monkeypatch.setattr(get_settings(), "charter_voting_days", voting_days)
     with Session(get_engine()) as session:
         assert demo.load_demo_data(session) is not None
         session.commit()
@@ -1506,7 +1569,9 @@ def test_demo_charter(client):
     assert set(by_status) == {"accepted", "voting"}
     assert by_status["accepted"]["adopted_in_version"] == 2
     voting = by_status["voting"]
-    assert datetime.fromisoformat(voting["voting_closes_at"]) > datetime.now(UTC)
+    left = datetime.fromisoformat(voting["voting_closes_at"]) - datetime.now(UTC)
+    assert left > timedelta(days=voting_days) * 0.7
+    assert voting["tally"]["agree"] == 2
     assert (
         vote(client, type("P", (), {"headers": teacher})(), voting["id"], "agree").status_code
         == 200

@@ -26,6 +26,14 @@ from app.services import demo
 from tests.factories import assert_problem
 
 API = "/api/v1/network"
+TODAY = datetime.now(UTC).date()
+# The demo's and most tests' events are in the 2021/22 academic year; the graph's default is
+# the year up to today, so those tests ask for this period.
+SCHOOL_YEAR = {"from": "2021-09-01", "to": "2022-08-31"}
+
+
+def days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
 
 
 def event_body(**overrides: Any) -> dict[str, Any]:
@@ -371,11 +379,13 @@ class TestGraph:
         record(client, a, participant_ids=[str(b.id)])
         record(client, c, participant_ids=[str(d.id)], held_at="2021-12-01T10:00:00+05:00")
         url = f"{API}/graph"
-        full = client.get(url, headers=observer.headers).json()
+        full = client.get(url, params=SCHOOL_YEAR, headers=observer.headers).json()
         assert (full["truncated"], full["total_nodes"], full["total_edges"]) == (False, 4, 6)
         assert len(full["edges"]) == 6
 
-        cut = client.get(url, params={"max_edges": 2}, headers=observer.headers).json()
+        cut = client.get(
+            url, params={**SCHOOL_YEAR, "max_edges": 2}, headers=observer.headers
+        ).json()
         assert cut["truncated"] is True
         assert (cut["total_nodes"], cut["total_edges"]) == (4, 6)
         pairs = {frozenset((e["source"], e["target"])): e["weight"] for e in cut["edges"]}
@@ -388,12 +398,80 @@ class TestGraph:
         # Degrees count every link, not only the ones returned.
         assert {n["degree"] for n in cut["nodes"]} == {3}
 
-        one = client.get(url, params={"max_edges": 1}, headers=observer.headers).json()
+        params = {**SCHOOL_YEAR, "max_edges": 1}
+        one = client.get(url, params=params, headers=observer.headers).json()
         assert len(one["edges"]) == 1
         assert len(one["nodes"]) == 2
         assert one["edges"][0]["weight"] == 2
         # The same cut every time (ties by ids).
-        assert client.get(url, params={"max_edges": 1}, headers=observer.headers).json() == one
+        assert client.get(url, params=params, headers=observer.headers).json() == one
+
+    def test_period_defaults_to_90_days_and_is_at_most_366(
+        self, client, observer, teacher, colleague, make_user
+    ):
+        # Without a period the graph merged the whole history in Python: minutes on a city's
+        # network. Now it is the last 90 days, and a period is at most 366 days.
+        third = make_user(Role.participant, full_name="Смирнова Елена")
+        record(client, teacher, participant_ids=[str(colleague.id)], held_at=days_ago(400))
+        record(client, teacher, participant_ids=[str(third.id)], held_at=days_ago(10))
+
+        def graph(**params: str) -> dict[str, Any]:
+            response = client.get(f"{API}/graph", params=params, headers=observer.headers)
+            assert response.status_code == 200, response.text
+            result: dict[str, Any] = response.json()
+            return result
+
+        def partners(body: dict[str, Any]) -> set[str]:
+            return {
+                ({e["source"], e["target"]} - {str(teacher.id)}).pop()
+                for e in body["edges"]
+                if str(teacher.id) in (e["source"], e["target"]) and "joint_event" in e["by_kind"]
+            }
+
+        default = graph()
+        assert (default["period_from"], default["period_to"]) == (
+            (TODAY - timedelta(days=89)).isoformat(),
+            TODAY.isoformat(),
+        )
+        assert partners(default) == {str(third.id)}
+        old_day = TODAY - timedelta(days=400)
+        since = graph(**{"from": old_day.isoformat()})
+        assert since["period_to"] == (old_day + timedelta(days=89)).isoformat()
+        assert partners(since) == {str(colleague.id)}
+        until = graph(to=(TODAY - timedelta(days=350)).isoformat())
+        assert until["period_from"] == (TODAY - timedelta(days=439)).isoformat()
+        assert partners(until) == {str(colleague.id)}
+        longest = graph(
+            **{"from": old_day.isoformat(), "to": (old_day + timedelta(days=365)).isoformat()}
+        )
+        assert partners(longest) == {str(colleague.id)}
+        body = assert_problem(
+            client.get(
+                f"{API}/graph",
+                params={"from": old_day.isoformat(), "to": TODAY.isoformat()},
+                headers=observer.headers,
+            ),
+            422,
+            "period_too_long",
+        )
+        assert body["extra"] == {"max_days": 366, "days": 401}
+
+    def test_a_lone_organizer_shows_with_their_organization(
+        self, client, observer, teacher, gymnasium, make_user
+    ):
+        # An event recorded with its organizer alone left no trace on the graph.
+        record(client, teacher, held_at=days_ago(3))
+        body = client.get(f"{API}/graph", headers=observer.headers).json()
+        assert [(e["source"], e["target"]) for e in body["edges"]] == [
+            tuple(sorted((str(teacher.id), str(gymnasium))))
+        ]
+        assert body["edges"][0]["by_kind"] == {"affiliation": 1}
+        nodes = {n["id"]: (n["kind"], n["degree"], n["strength"]) for n in body["nodes"]}
+        assert nodes == {
+            str(teacher.id): ("person", 1, 1),
+            str(gymnasium): ("organization", 1, 1),
+        }
+        assert (body["total_nodes"], body["total_edges"]) == (2, 1)
 
     def test_cap_is_validated_and_documented(self, app, client, observer):
         for bad in ("0", "5001", "-1", "все"):
@@ -420,13 +498,15 @@ class TestGraph:
             teacher,
             participant_ids=[str(colleague.id)],
             organization_ids=[str(school)],
+            held_at=days_ago(80),
         )
         record(
             client,
             colleague,
-            participant_ids=[str(teacher.id), str(third.id)],
-            organization_ids=[str(gymnasium), str(third_org)],
-            held_at="2022-03-01T10:00:00+05:00",
+            # The organizer and their school listed again count once.
+            participant_ids=[str(teacher.id), str(third.id), str(colleague.id)],
+            organization_ids=[str(gymnasium), str(third_org), str(school)],
+            held_at=days_ago(20),
         )
         # A submitted initiative joins its author and team; a draft does not show.
         initiative(
@@ -463,21 +543,18 @@ class TestGraph:
         assert nodes[str(teacher.id)]["strength"] == 5
 
         # The period keeps the later event only; teams alive then stay.
-        later = client.get(
-            f"{API}/graph", params={"from": "2022-01-01"}, headers=observer.headers
-        ).json()
+        since = (TODAY - timedelta(days=50)).isoformat()
+        later = client.get(f"{API}/graph", params={"from": since}, headers=observer.headers).json()
         later_pairs = {frozenset((e["source"], e["target"])): e["by_kind"] for e in later["edges"]}
         assert later_pairs[frozenset((str(teacher.id), str(colleague.id)))] == {
             "joint_event": 1,
             "team": 1,
         }
-        assert later["period_from"] == "2022-01-01"
-        early = client.get(
-            f"{API}/graph", params={"to": "2021-12-31"}, headers=observer.headers
-        ).json()
+        assert later["period_from"] == since
+        early = client.get(f"{API}/graph", params={"to": since}, headers=observer.headers).json()
         early_pairs = {frozenset((e["source"], e["target"])): e["by_kind"] for e in early["edges"]}
         assert frozenset((str(teacher.id), str(third.id))) not in early_pairs
-        # The initiative was created today: not alive before 2022.
+        # The initiative was created today: not alive before 50 days ago.
         assert early_pairs[frozenset((str(teacher.id), str(colleague.id)))] == {"joint_event": 1}
 
     def test_constant_number_of_queries(
@@ -485,13 +562,13 @@ class TestGraph:
     ):
         record(client, teacher, participant_ids=[str(colleague.id)])
         count_queries.statements.clear()
-        client.get(f"{API}/graph", headers=observer.headers)
+        client.get(f"{API}/graph", params=SCHOOL_YEAR, headers=observer.headers)
         small = count_queries.count
         for _ in range(5):
             others = [make_user(Role.participant) for _ in range(3)]
             record(client, teacher, participant_ids=[str(p.id) for p in others])
         count_queries.statements.clear()
-        response = client.get(f"{API}/graph", headers=observer.headers)
+        response = client.get(f"{API}/graph", params=SCHOOL_YEAR, headers=observer.headers)
         assert len(response.json()["nodes"]) > 10
         assert count_queries.count == small
 
@@ -588,10 +665,64 @@ def test_consultation_edges(client, teacher, office_member, observer, make_user,
         body = client.get(f"{API}/graph", params=params, headers=person.headers).json()
         return [e["by_kind"] for e in body["edges"] if {e["source"], e["target"]} == pair]
 
-    assert weights(observer) == [{"consultation": 2}]
+    assert weights(observer, **SCHOOL_YEAR) == [{"consultation": 2}]
     assert weights(office_member, **{"from": "2021-11-01"}) == [{"consultation": 1}]
     # A participant sees only their own consultations, so none on the whole graph.
-    assert weights(teacher) == []
+    assert weights(teacher, **SCHOOL_YEAR) == []
+
+
+def test_consultation_edges_follow_the_sessions(
+    client, teacher, colleague, office_member, observer, make_user
+):
+    """Through the API: a consultant who held a session and was then replaced keeps it, the
+    new one gains only the sessions they held, and the attendees are linked too. The edges
+    used to follow the track's consultants of today and ignore the attendees."""
+    first = make_user(Role.expert, full_name="Первый Консультант")
+    second = make_user(Role.expert, full_name="Второй Консультант")
+    track = client.post(
+        "/api/v1/consultations",
+        json={"topic": "Как оформить замысел сетевого клуба"},
+        headers=teacher.headers,
+    )
+    assert track.status_code == 201, track.text
+    url = f"/api/v1/consultations/{track.json()['id']}"
+
+    def assign(consultant: Any) -> None:
+        response = client.patch(
+            url, json={"consultant_ids": [str(consultant.id)]}, headers=office_member.headers
+        )
+        assert response.status_code == 200, response.text
+
+    def held(consultant: Any, *attendees: Any) -> None:
+        response = client.post(
+            f"{url}/sessions",
+            json={
+                "held_at": datetime.now(UTC).isoformat(),
+                "format": "individual",
+                "duration_minutes": 60,
+                "attendee_ids": [str(p.id) for p in attendees],
+            },
+            headers=consultant.headers,
+        )
+        assert response.status_code == 201, response.text
+
+    assign(first)
+    held(first, teacher)
+    assign(second)
+    held(second, teacher, colleague)
+
+    body = client.get(f"{API}/graph", headers=observer.headers).json()
+    edges = {
+        frozenset((e["source"], e["target"])): e["by_kind"]
+        for e in body["edges"]
+        if "consultation" in e["by_kind"]
+    }
+    assert edges == {
+        frozenset((str(first.id), str(teacher.id))): {"consultation": 1},
+        frozenset((str(second.id), str(teacher.id))): {"consultation": 1},
+        frozenset((str(second.id), str(colleague.id))): {"consultation": 1},
+        frozenset((str(teacher.id), str(colleague.id))): {"consultation": 1},
+    }
 
 
 def test_enums_have_labels(client):
@@ -612,7 +743,13 @@ def test_enums_have_labels(client):
 def test_done_when_events_show_up_on_the_graph(client, teacher, colleague, observer):
     before = client.get(f"{API}/graph", headers=observer.headers).json()
     assert before["edges"] == []
-    record(client, teacher, kind="network_project_meeting", participant_ids=[str(colleague.id)])
+    record(
+        client,
+        teacher,
+        kind="network_project_meeting",
+        participant_ids=[str(colleague.id)],
+        held_at=days_ago(1),
+    )
     after = client.get(f"{API}/graph", headers=observer.headers).json()
     assert {str(teacher.id), str(colleague.id)} <= {n["id"] for n in after["nodes"]}
     assert any(
@@ -637,10 +774,10 @@ def test_demo_events_and_graph(client, observer):
         "conference",
     }
     assert sum(e["initiative_id"] is not None for e in events) == 5
-    graph = client.get(f"{API}/graph", headers=observer.headers).json()
+    graph = client.get(f"{API}/graph", params=SCHOOL_YEAR, headers=observer.headers).json()
     labels = {n["label"] for n in graph["nodes"]}
     assert {"МАОУ Гимназия", "МБОУ СОШ № 7", "Кузнецова Анна Романовна"} <= labels
     assert any(e["by_kind"].get("joint_event", 0) >= 3 for e in graph["edges"])
     assert any("team" in e["by_kind"] for e in graph["edges"])
-    before = client.get(f"{API}/graph", params={"to": "2020-12-31"}, headers=observer.headers)
+    before = client.get(f"{API}/graph", params={"to": "2021-08-31"}, headers=observer.headers)
     assert 0 < len(before.json()["edges"]) < len(graph["edges"])

@@ -119,9 +119,14 @@ def adopt_version(
 ) -> CharterVersionPublic:
     """The office head merges accepted amendments into the next version, in the order given.
     Amendments written against an older version are merged when the sections they touch did
-    not change since; otherwise 409 `amendment_conflict` lists the sections and versions. Open
-    amendments that the new version makes stale become `superseded`. On an empty charter the
-    first version is adopted from `sections` instead."""
+    not change since; otherwise 409 `amendment_conflict` names each section, the amendment's
+    base version and the versions that changed it (`extra.conflicts`), as it does for two
+    amendments of one adoption touching the same section. Open and accepted amendments that
+    the new version makes stale become `superseded` (the amendment shows
+    `superseded_by_version` and its `conflicts`); adopting one the vote had accepted is that
+    same 409 `amendment_conflict`. Amendments not accepted by a vote are 409
+    `amendment_not_accepted`. On an empty charter the first version is adopted from `sections`
+    instead."""
     version = charter.adopt_version(session, actor=actor, data=data)
     response.headers["Location"] = f"/api/v1/charter/versions/{version.number}"
     return version

@@ -271,10 +271,19 @@ class AmendmentSummary(OutputModel):
     voting_closes_at: datetime | None
     tally: Tally
     adopted_in_version: int | None
-    superseded_by_version: int | None
+    superseded_by_version: int | None = Field(
+        description="Версия устава, с принятием которой поправка устарела (superseded)"
+    )
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class SectionConflict(OutputModel):
+    section: str
+    changed_in_versions: list[int] = Field(
+        description="Версии после базовой, в которых раздел изменился"
+    )
 
 
 class AmendmentPublic(AmendmentSummary):
@@ -286,6 +295,10 @@ class AmendmentPublic(AmendmentSummary):
     result: VoteResult | None
     my_vote: VoteChoice | None
     comments_count: int
+    conflicts: list[SectionConflict] = Field(
+        description="Для устаревшей поправки (superseded): её разделы, изменённые после базовой "
+        "версии, и версии, которые их изменили; иначе пусто"
+    )
 
 
 class AmendmentTransitionCreate(InputModel):

@@ -113,8 +113,8 @@ class GraphEdge(OutputModel):
 
 
 class NetworkGraph(OutputModel):
-    period_from: date | None
-    period_to: date | None
+    period_from: date = Field(description="Первый день периода графа (включительно, UTC)")
+    period_to: date = Field(description="Последний день периода графа (включительно, UTC)")
     edge_kinds: list[NetworkEdgeKind] = Field(description="Виды связей, учтённые в графе")
     nodes: list[GraphNode] = Field(description="Концы возвращённых связей")
     edges: list[GraphEdge] = Field(

@@ -47,6 +47,7 @@ from app.schemas.charter import (
     CommentPublic,
     DiffStats,
     MemberAcknowledgement,
+    SectionConflict,
     SectionDiff,
     SectionOut,
     Tally,
@@ -341,7 +342,8 @@ def _changes_out(changes: list[dict[str, Any]]) -> list[ChangeOut]:
 
 
 def _public(session: Session, actor: Principal, amendment: Amendment) -> AmendmentPublic:
-    """Two queries: names and counts in one, the tally in the other."""
+    """Two queries: names and counts in one, the tally in the other (and the versions since
+    its base for a superseded one)."""
     extra = session.execute(
         select(
             select(col(User.full_name))
@@ -382,7 +384,17 @@ def _public(session: Session, actor: Principal, amendment: Amendment) -> Amendme
         result=VoteResult.model_validate(amendment.result) if amendment.result else None,
         my_vote=VoteChoice(extra[1]) if extra[1] else None,
         comments_count=extra[2],
+        conflicts=_superseded_sections(session, amendment),
     )
+
+
+def _superseded_sections(session: Session, amendment: Amendment) -> list[SectionConflict]:
+    """Why a superseded amendment can no longer go in: its sections changed since its base."""
+    if amendment.status is not S.superseded:
+        return []
+    base = amendment.base_version
+    stale = _changed_since(_history(session, base), base, touched_keys(amendment.changes))
+    return [SectionConflict(section=k, changed_in_versions=v) for k, v in stale.items()]
 
 
 def get_amendment(
@@ -1021,6 +1033,13 @@ def list_comments(
 # --- adoption -----------------------------------------------------------------------------------
 
 
+def _stale_detail(amendment: Amendment, key: str, versions: Sequence[int]) -> str:
+    return (
+        f"«{key}»: поправка «{amendment.title}» составлена к версии {amendment.base_version}, "
+        f"а раздел изменён в версии {', '.join(map(str, versions))}"
+    )
+
+
 def _conflicts(
     history: Sequence[CharterVersion], amendments: Sequence[Amendment]
 ) -> list[dict[str, Any]]:
@@ -1034,10 +1053,9 @@ def _conflicts(
                 {
                     "section": key,
                     "amendment_ids": [str(amendment.id)],
+                    "base_version": amendment.base_version,
                     "versions": versions,
-                    "detail": f"«{key}»: поправка «{amendment.title}» составлена к версии "
-                    f"{amendment.base_version}, а раздел изменён в версии "
-                    f"{', '.join(map(str, versions))}",
+                    "detail": _stale_detail(amendment, key, versions),
                 }
             )
     owners: dict[str, list[Amendment]] = {}
@@ -1050,12 +1068,17 @@ def _conflicts(
                 {
                     "section": key,
                     "amendment_ids": [str(a.id) for a in rivals],
+                    "base_version": None,
                     "versions": [],
                     "detail": f"«{key}»: его меняют поправки "
                     + ", ".join(f"«{a.title}»" for a in rivals),
                 }
             )
     return found
+
+
+def _accepted_by_vote(amendment: Amendment) -> bool:
+    return amendment.result is not None and amendment.result.get("outcome") == "accepted"
 
 
 def _amendments_to_adopt(session: Session, ids: list[uuid.UUID]) -> list[Amendment]:
@@ -1082,17 +1105,39 @@ def _amendments_to_adopt(session: Session, ids: list[uuid.UUID]) -> list[Amendme
             code="amendment_already_adopted",
             extra={"amendment_ids": [str(a.id) for a in adopted]},
         )
-    not_accepted = [a for a in amendments if a.status is not S.accepted]
-    if not_accepted:
-        raise Conflict(
-            "В устав входят только поправки, принятые голосованием: "
-            + "; ".join(f"«{a.title}» — «{_label(a.status)}»" for a in not_accepted),
-            code="amendment_not_accepted",
-            extra={
-                "amendments": [{"id": str(a.id), "status": a.status.value} for a in not_accepted]
-            },
-        )
     return amendments
+
+
+def _refuse_unaccepted(history: Sequence[CharterVersion], amendments: Sequence[Amendment]) -> None:
+    """Only amendments the vote accepted go in. One the vote accepted and a later version then
+    superseded is left to the conflict check, which names the sections and versions; any other
+    is refused here (a superseded one naming them too)."""
+    described: list[str] = []
+    items: list[dict[str, Any]] = []
+    for amendment in amendments:
+        if amendment.status is S.accepted:
+            continue
+        item: dict[str, Any] = {"id": str(amendment.id), "status": amendment.status.value}
+        text = f"«{amendment.title}» — «{_label(amendment.status)}»"
+        if amendment.status is S.superseded:
+            stale = _changed_since(history, amendment.base_version, touched_keys(amendment.changes))
+            if stale and _accepted_by_vote(amendment):
+                continue
+            if stale:
+                text += f" ({'; '.join(_stale_detail(amendment, k, v) for k, v in stale.items())})"
+            item["base_version"] = amendment.base_version
+            item["superseded_by_version"] = amendment.superseded_by_version
+            item["conflicts"] = [
+                {"section": key, "changed_in_versions": versions} for key, versions in stale.items()
+            ]
+        described.append(text)
+        items.append(item)
+    if items:
+        raise Conflict(
+            "В устав входят только поправки, принятые голосованием: " + "; ".join(described),
+            code="amendment_not_accepted",
+            extra={"amendments": items},
+        )
 
 
 def _supersede(session: Session, actor: Principal, version: CharterVersion) -> list[str]:
@@ -1154,10 +1199,11 @@ def adopt_version(
         assert data.amendment_ids is not None
         amendments = _amendments_to_adopt(session, data.amendment_ids)
         history = _history(session, min(a.base_version for a in amendments))
+        _refuse_unaccepted(history, amendments)
         conflicts = _conflicts(history, amendments)
         if conflicts:
             raise Conflict(
-                "Поправки нельзя объединить — конфликт в разделах: "
+                "Поправки нельзя принять — конфликт в разделах: "
                 + "; ".join(c["detail"] for c in conflicts),
                 code="amendment_conflict",
                 extra={"conflicts": conflicts},

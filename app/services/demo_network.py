@@ -2,7 +2,8 @@
 being voted on now, and the events of 2020-2022 that link its schools and teachers.
 
 Everything goes through the services at the dates it happened; the amendment in voting is
-dated relative to today, so its window is open whenever the demo is loaded.
+dated relative to now and to the voting window of the settings, so its vote is open when the
+demo is loaded.
 """
 
 import uuid
@@ -12,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.config import get_settings
 from app.models import Initiative, NetworkEventKind, Organization, User
 from app.models.base import clock_at, utcnow
 from app.schemas.charter import (
@@ -264,17 +266,22 @@ def load(session: Session) -> None:
         "Кто будет фиксировать итоги неформальных встреч?",
         "meetings",
     )
-    move(formats.id, AmendmentAction.open_voting, MEMBER, at(2021, 10, 20))
-    for email, choice, day in [
-        (TEACHER, "agree", 20),
-        (EXPERT, "agree", 21),
-        (EXPERT2, "agree", 21),
-        (TEACHER2, "agree", 22),
-        (TEACHER3, "abstain", 25),
-        (MEMBER, "agree", 26),
-        (HEAD, "agree", 27),
-    ]:
-        vote(formats.id, email, at(2021, 10, day), choice)
+    voting_opened = at(2021, 10, 20)
+    window = timedelta(days=get_settings().charter_voting_days)
+    move(formats.id, AmendmentAction.open_voting, MEMBER, voting_opened)
+    ballots = [
+        (TEACHER, "agree", at(2021, 10, 20)),
+        (EXPERT, "agree", at(2021, 10, 21)),
+        (EXPERT2, "agree", at(2021, 10, 21)),
+        (TEACHER2, "agree", at(2021, 10, 22)),
+        (TEACHER3, "abstain", at(2021, 10, 25)),
+        (MEMBER, "agree", at(2021, 10, 26)),
+        (HEAD, "agree", at(2021, 10, 27)),
+    ]
+    # A window shorter than that week of votes squeezes them into it, in the same order.
+    squeeze = min(1.0, 0.9 * window / (ballots[-1][2] - voting_opened))
+    for email, choice, when in ballots:
+        vote(formats.id, email, voting_opened + (when - voting_opened) * squeeze, choice)
     move(formats.id, AmendmentAction.close_voting, HEAD, at(2021, 11, 3))
     with clock_at(at(2021, 11, 10)):
         charter.adopt_version(
@@ -290,9 +297,11 @@ def load(session: Session) -> None:
         with clock_at(at(2021, 11, day)):
             charter.acknowledge(session, actor=who(email), number=2)
 
-    # An amendment being voted on now: mentoring.
+    # An amendment being voted on now: mentoring. Its vote opened a quarter of the voting
+    # window ago, so it stays open for most of the window whatever the setting (1-90 days).
     now = utcnow()
-    with clock_at(now - timedelta(days=6)):
+    opened = now - timedelta(days=get_settings().charter_voting_days) / 4
+    with clock_at(opened - timedelta(days=4)):
         mentoring = charter.create_amendment(
             session,
             actor=who(EXPERT2),
@@ -311,17 +320,17 @@ def load(session: Session) -> None:
                 "сопровождающий из сети, а не только экспертиза.",
             ),
         )
-    move(mentoring.id, AmendmentAction.open_discussion, MEMBER, now - timedelta(days=5))
+    move(mentoring.id, AmendmentAction.open_discussion, MEMBER, opened - timedelta(days=3))
     comment(
         mentoring.id,
         TEACHER3,
-        now - timedelta(days=4),
+        opened - timedelta(days=2),
         "Наставник из другой школы — это ещё и новая связь в сети.",
         "mentoring",
     )
-    move(mentoring.id, AmendmentAction.open_voting, MEMBER, now - timedelta(days=2))
-    vote(mentoring.id, TEACHER3, now - timedelta(days=2), "agree")
-    vote(mentoring.id, MEMBER, now - timedelta(days=1), "agree")
+    move(mentoring.id, AmendmentAction.open_voting, MEMBER, opened)
+    vote(mentoring.id, TEACHER3, opened + (now - opened) / 3, "agree")
+    vote(mentoring.id, MEMBER, opened + (now - opened) * 2 / 3, "agree")
 
     # The network's events.
     orgs = dict(session.execute(select(col(Organization.short_name), col(Organization.id))).all())
