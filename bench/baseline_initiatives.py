@@ -42,10 +42,7 @@ COLUMNS = (
 # The app's visibility rule for a signed-in person who is not an admin: past the draft (a draft
 # withdrawn before it was ever submitted stays private), or their own, or their team's.
 VISIBLE = (
-    "(i.status NOT IN ('draft', 'withdrawn') "
-    "OR (i.status = 'withdrawn' AND NOT EXISTS (SELECT 1 FROM transition t "
-    "WHERE t.initiative_id = i.id AND t.action = 'withdraw' AND t.from_status = 'draft')) "
-    "OR i.author_id = {p} OR i.id IN "
+    "(i.submitted_at IS NOT NULL OR i.author_id = {p} OR i.id IN "
     "(SELECT m.initiative_id FROM initiative_member m WHERE m.user_id = {p}))"
 )
 

@@ -536,7 +536,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                    "goal", "tasks", "expected_results", "kind", "education_level",
                    "academic_year", "start_date", "end_date", "topics", "organization_id",
                    "author_id", "status", "review_round", "search_text", "version",
-                   "created_at", "updated_at"),
+                   "created_at", "updated_at", "submitted_at"),
     "initiative_topic": ("initiative_id", "topic"),
     "initiative_member": ("initiative_id", "user_id", "role", "added_at"),
     "initiative_code_counter": ("year", "last_number"),
@@ -1075,6 +1075,7 @@ class Generator:
         status, review_round, version, updated = S.draft, 1, 1, created
         team_ids = {m.user_id for m in team} | {author.id}
         open_round_conclusions = 0
+        submitted_at = None
         for i, (action, at) in enumerate(plan.steps):
             step = STEPS[action]
             source = status
@@ -1099,6 +1100,8 @@ class Generator:
                 comment = None
             if action == A.resubmit:
                 review_round += 1
+            if action == A.submit:
+                submitted_at = at
             status = step.target
             version += 1
             updated = at
@@ -1128,7 +1131,7 @@ class Generator:
              data.education_level.value, data.academic_year, data.start_date, data.end_date,
              _json(data.topics), org, author.id, status.value, review_round,
              search_text(plan.code, data.title, data.summary, " ".join(data.topics)), version,
-             created, updated),
+             created, updated, submitted_at),
         )  # fmt: skip
         self.stats[f"status:{status.value}"] += 1
         self._remember(plan, status, version, open_round_conclusions, team_ids)

@@ -59,12 +59,16 @@ def create_initiative(client: TestClient, person: Any, **overrides: Any) -> dict
 
 
 def set_status(initiative_id: str | uuid.UUID, status: InitiativeStatus) -> None:
-    """Puts an initiative straight into a state; the tests then act through the API."""
+    """Puts an initiative straight into a state, as if it had been submitted on the way there
+    (any state but a draft); the tests then act through the API."""
     with Session(get_engine()) as session:
         session.execute(
             update(Initiative)
             .where(col(Initiative.id) == uuid.UUID(str(initiative_id)))
-            .values(status=status)
+            .values(
+                status=status,
+                submitted_at=None if status == InitiativeStatus.draft else datetime.now(UTC),
+            )
         )
         session.commit()
 

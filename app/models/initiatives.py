@@ -98,6 +98,10 @@ class Initiative(SQLModel, table=True):
     version: int = Field(default=1, sa_column=_VERSION)
     created_at: datetime = created_field()
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # First `submit`: from then on the initiative is open to readers, whatever its status (a
+    # draft withdrawn unsent stays private). Kept on the row so the visibility rule reads no
+    # other table.
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class InitiativeTopic(SQLModel, table=True):

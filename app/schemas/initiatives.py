@@ -155,6 +155,9 @@ class InitiativePublic(InitiativeSummary):
     author_name: str
     organization_name: str
     team: list[TeamMemberOut]
+    submitted_at: datetime | None = Field(
+        description="Когда инициатива впервые подана (с этого момента её видят все читатели)"
+    )
 
 
 class TransitionCreate(InputModel):

@@ -11,9 +11,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Select,
-    and_,
     bindparam,
-    exists,
     false,
     or_,
     select,
@@ -55,7 +53,6 @@ from app.security import Principal
 from app.services import events, organizations
 from app.services.lifecycle import (
     STEPS,
-    LifecycleAction,
     Party,
     failed_guards,
     parties_of,
@@ -139,17 +136,9 @@ def _team_of(user_id: Any) -> Select[Any]:
 
 
 def _open_to_readers() -> ColumnElement[bool]:
-    """Past the draft. A draft withdrawn before it was ever submitted stays as private as the
-    draft was: its withdrawal is the one step that left `draft` other than `submit`."""
-    withdrawn_as_draft = exists().where(
-        col(Transition.initiative_id) == col(Initiative.id),
-        col(Transition.action) == LifecycleAction.withdraw.value,
-        col(Transition.from_status) == InitiativeStatus.draft,
-    )
-    return or_(
-        col(Initiative.status).not_in([InitiativeStatus.draft, InitiativeStatus.withdrawn]),
-        and_(col(Initiative.status) == InitiativeStatus.withdrawn, ~withdrawn_as_draft),
-    )
+    """Submitted once. A draft withdrawn before it was ever submitted stays as private as the
+    draft was."""
+    return col(Initiative.submitted_at).is_not(None)
 
 
 def _visible(actor: Principal) -> ColumnElement[bool]:

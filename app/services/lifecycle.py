@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.models import Initiative, InitiativeMember, InitiativeStatus, Role
+from app.models.base import utcnow
 from app.security import Principal
 from app.services import expertise_guards
 
@@ -73,6 +74,10 @@ class GuardSpec:
 
 def _new_review_round(_: Session, initiative: Initiative, __: Principal) -> None:
     initiative.review_round += 1
+
+
+def _first_submission(_: Session, initiative: Initiative, __: Principal) -> None:
+    initiative.submitted_at = utcnow()
 
 
 CLOSES_REVIEWS: dict[str, Any] = {
@@ -149,7 +154,8 @@ STEPS: dict[LifecycleAction, Step] = {
     step.action: step
     for step in [
         Step(LifecycleAction.submit, frozenset({S.draft}), S.submitted, PROPOSERS,
-             "Подать", "Submit"),
+             "Подать", "Submit",
+             effects=(_first_submission,), effect_descriptions=("opens_to_readers",)),
         Step(LifecycleAction.start_consultation, frozenset({S.submitted}), S.consultation, OFFICE,
              "Начать консультирование", "Start consultation", guards=(INDEPENDENT,)),
         Step(LifecycleAction.send_to_expertise, frozenset({S.submitted, S.consultation}),

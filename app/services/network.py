@@ -36,7 +36,6 @@ from app.models import (
     ConsultationTrack,
     Initiative,
     InitiativeMember,
-    InitiativeStatus,
     NetworkEdgeKind,
     NetworkEvent,
     NetworkEventKind,
@@ -568,13 +567,9 @@ def team_people(period: Period) -> Links:
     alive = (
         select(col(Initiative.id), col(Initiative.author_id))
         .where(
-            col(Initiative.status) != InitiativeStatus.draft,
+            col(Initiative.submitted_at).is_not(None),
             col(Initiative.created_at) < period.end,
             exists().where(col(InitiativeMember.initiative_id) == col(Initiative.id)),
-            exists().where(
-                col(Transition.initiative_id) == col(Initiative.id),
-                col(Transition.action) == "submit",
-            ),
             ~exists().where(
                 col(Transition.initiative_id) == col(Initiative.id),
                 col(Transition.to_status).in_(TERMINAL_STATUSES),
