@@ -4,7 +4,9 @@ SQLite by default; PostgreSQL when TEST_DATABASE_URL names a server (a throw-awa
 created there and dropped at the end).
 """
 
+import atexit
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +37,9 @@ def _create_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
+    # Under xdist the controller imports this module too but runs no session fixture: without
+    # this its database stayed behind after every run.
+    atexit.register(drop)
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
@@ -47,6 +52,7 @@ def _prepare_database(tmp_dir: Path) -> tuple[str, Callable[[], None]]:
 
 _TMP = Path(os.environ.get("TMPDIR", "/tmp")) / f"projoffice-tests-{uuid.uuid4().hex[:8]}"
 _TMP.mkdir(parents=True, exist_ok=True)
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 DATABASE_URL, _drop_database = _prepare_database(_TMP)
 os.environ["PROJOFFICE_DATABASE_URL"] = DATABASE_URL
 
