@@ -130,7 +130,7 @@ from app.schemas.charter import (
     SectionIn,
 )
 from app.schemas.consultations import ConsultationCreate, ConsultationUpdate, SessionCreate
-from app.schemas.expertise import CriteriaSetCreate, CriterionIn, ReviewAssign
+from app.schemas.expertise import CriteriaSetCreate, ReviewAssign
 from app.schemas.initiatives import InitiativeCreate, TeamMemberIn
 from app.schemas.meetings import (
     AgendaItemCreate,
@@ -147,7 +147,7 @@ from app.security import Principal, hash_password
 from app.services import charter, meetings
 from app.services.charter_workflow import AmendmentAction
 from app.services.consultations import hours_between
-from app.services.demo_initiatives import CRITERIA
+from app.services.demo_initiatives import CRITERIA, criteria_in
 from app.services.demo_network import FIRST_CHARTER, MEETINGS_V2, MENTORING
 from app.services.lifecycle import STEPS, TERMINAL, LifecycleAction, Party
 from app.services.office_time import academic_year_of, local
@@ -885,17 +885,7 @@ class Generator:
             data = CriteriaSetCreate(
                 title=title,
                 activate=True,
-                criteria=[
-                    CriterionIn(
-                        code=code,
-                        title_ru=ru,
-                        title_en=en,
-                        description=description,
-                        max_score=top,
-                        weight=w,
-                    )
-                    for code, ru, en, top, w, description in criteria
-                ],
+                criteria=criteria_in(criteria),
             )
             set_id = _uuid(rng)
             last = number == len(editions)

@@ -191,7 +191,7 @@ def _linkable_initiative(
             loc=loc,
             code="initiative_not_requesters",
         )
-    if initiative.status == InitiativeStatus.draft:
+    if initiative.submitted_at is None:
         raise InvalidInput(
             "Черновик видят только автор и команда: подайте инициативу, затем свяжите её с "
             "треком (или запросите консультацию по замыслу без инициативы)",

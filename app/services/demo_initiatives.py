@@ -256,6 +256,13 @@ REVIEWERS = [
 ]
 
 
+def criteria_in(rows: list[tuple[str, str, str, int, float, str]]) -> list[CriterionIn]:
+    return [
+        CriterionIn(code=code, title_ru=ru, title_en=en, description=about, max_score=top, weight=w)
+        for code, ru, en, top, w, about in rows
+    ]
+
+
 def _criteria(session: Session, head: Principal) -> None:
     with clock_at(at(2020, 9, 1)):
         expertise.create_criteria_set(
@@ -264,17 +271,7 @@ def _criteria(session: Session, head: Principal) -> None:
             data=CriteriaSetCreate(
                 title="Критерии экспертизы проектных замыслов",
                 activate=True,
-                criteria=[
-                    CriterionIn(
-                        code=code,
-                        title_ru=ru,
-                        title_en=en,
-                        description=description,
-                        max_score=top,
-                        weight=w,
-                    )
-                    for code, ru, en, top, w, description in CRITERIA
-                ],
+                criteria=criteria_in(CRITERIA),
             ),
         )
 
