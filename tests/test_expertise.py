@@ -809,6 +809,10 @@ class TestOfficeAuthor:
             404,
             "review_not_found",
         )
+        # assigning the other experts is still theirs (the answer is the new assignment only)
+        third = assign(client, world, world["experts"][2], who=reviewer)
+        assert third.status_code == 201, third.text
+        assert third.json()["expert_id"] == str(world["experts"][2].id)
         summary_url = f"/api/v1/initiatives/{world['initiative']['id']}/expertise-summary"
         # the means of a round with one conclusion in are that conclusion's scores
         early = client.get(summary_url, headers=reviewer.headers)
@@ -846,7 +850,7 @@ class TestOfficeAuthor:
         )
         assert submitted.status_code == 200, submitted.text
         # their conclusion in, they are the office again: every assignment, open ones too
-        assert visible() == {mine["id"], done["id"], pending["id"]}
+        assert visible() == {mine["id"], done["id"], pending["id"], third.json()["id"]}
         (round1,) = client.get(summary_url, headers=reviewer.headers).json()["rounds"]
         assert round1["conclusions"] == 2
         seen = client.get(f"/api/v1/reviews/{done['id']}", headers=reviewer.headers)

@@ -529,7 +529,6 @@ class TestTwoProcesses:
                 *(partial(contend, side, *pair) for pair in pairs for side in (0, 1)),
                 *(partial(create, apis[n % 2], n) for n in range(self.CREATORS)),
             ]
-            started = time.monotonic()
             with ThreadPoolExecutor(len(writers) + self.READERS) as pool:
                 readers = [pool.submit(read, apis[n % 2]) for n in range(self.READERS)]
                 try:
@@ -539,18 +538,13 @@ class TestTwoProcesses:
                     traffic.stop.set()
                 for reader in readers:
                     reader.result(timeout=120)
-            seconds = time.monotonic() - started
             for log in (first.log, second.log):
                 assert "Traceback" not in log.read_text()
 
-        import collections
-
-        print(collections.Counter(traffic.answers), seconds)
         assert [a for a in traffic.answers if a[1] >= 500] == []
         reads = [status for what, status in traffic.answers if what in READS]
         assert reads
         assert set(reads) == {200}, sorted(set(reads))
-        assert seconds < 60, f"the load took {seconds:.0f} s"
 
         # Creations: every one answered 201, and each is in the database once, with its code.
         assert {status for status, _, _ in traffic.created} == {201}

@@ -31,14 +31,14 @@ def populated(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
         url = server.set(database=name).render_as_string(hide_password=False)
     else:
         url = f"sqlite:///{tmp_path / 'populated.db'}"
-    config = alembic_config()
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
     engine = build_engine(url)
-    with Session(engine) as session:
-        demo.load_demo_data(session)
-        session.commit()
     try:
+        config = alembic_config()
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        command.upgrade(config, "head")
+        with Session(engine) as session:
+            demo.load_demo_data(session)
+            session.commit()
         yield url, engine
     finally:
         engine.dispose()

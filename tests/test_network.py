@@ -455,6 +455,11 @@ class TestGraph:
             "period_too_long",
         )
         assert body["extra"] == {"max_days": 366, "days": 401}
+        # a period running off the calendar is refused, not a 500
+        for edge in ({"from": "9999-12-31"}, {"to": "0001-01-01"},
+                     {"from": "9999-12-30", "to": "9999-12-31"}):  # fmt: skip
+            r = client.get(f"{API}/graph", params=edge, headers=observer.headers)
+            assert_problem(r, 422, "invalid_period")
 
     def test_a_lone_organizer_shows_with_their_organization(
         self, client, observer, teacher, gymnasium, make_user

@@ -52,7 +52,7 @@ def _repair(conn: sa.Connection) -> None:
         conn.execute(
             sa.select(criteria_set.c.id)
             .where(criteria_set.c.is_active.is_(True))
-            .order_by(criteria_set.c.activated_at.desc(), criteria_set.c.number.desc())
+            .order_by(criteria_set.c.activated_at.desc().nulls_last(), criteria_set.c.number.desc())
         )
         .scalars()
         .all()

@@ -606,7 +606,8 @@ def assign_review(
         # not see their uncommitted row, uq_review_assignment_live_expert does.
         raise Conflict("Эксперт уже назначен в этом раунде", code="already_assigned") from None
     _record(session, actor, review, "assigned", **data.model_dump(mode="json"))
-    return get_review(session, actor=actor, review_id=review.id)
+    # Not get_review: an office member reviewing the initiative assigns the others too.
+    return _reviews_out(session, [review], hide_identity=set())[0]
 
 
 def accept_review(

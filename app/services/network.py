@@ -491,7 +491,6 @@ class EdgeSource:
     labelled `a`, `b`, `weight` (the pair in either order; rows of the same pair add up)."""
 
     kind: NetworkEdgeKind
-    ends: tuple[NetworkNodeKind, NetworkNodeKind]
     links: Callable[[Period], Links]
     # Whether the caller may see these links at all (e.g. blind reviews).
     shown_to: Callable[[Principal], bool] = lambda _: True
@@ -567,8 +566,7 @@ def team_people(period: Period) -> Links:
     alive = (
         select(col(Initiative.id), col(Initiative.author_id))
         .where(
-            col(Initiative.submitted_at).is_not(None),
-            col(Initiative.created_at) < period.end,
+            col(Initiative.submitted_at) < period.end,
             exists().where(col(InitiativeMember.initiative_id) == col(Initiative.id)),
             ~exists().where(
                 col(Transition.initiative_id) == col(Initiative.id),
@@ -647,18 +645,11 @@ def _sees_all_consultations(actor: Principal) -> bool:
 PERSON, ORGANIZATION = NetworkNodeKind.person, NetworkNodeKind.organization
 
 EDGE_SOURCES: list[EdgeSource] = [
-    EdgeSource(NetworkEdgeKind.joint_event, (PERSON, PERSON), joint_event_people),
-    EdgeSource(
-        NetworkEdgeKind.joint_event, (ORGANIZATION, ORGANIZATION), joint_event_organizations
-    ),
-    EdgeSource(NetworkEdgeKind.team, (PERSON, PERSON), team_people),
-    EdgeSource(NetworkEdgeKind.review, (PERSON, PERSON), review_people, _sees_reviewers),
-    EdgeSource(
-        NetworkEdgeKind.consultation,
-        (PERSON, PERSON),
-        consultation_people,
-        _sees_all_consultations,
-    ),
+    EdgeSource(NetworkEdgeKind.joint_event, joint_event_people),
+    EdgeSource(NetworkEdgeKind.joint_event, joint_event_organizations),
+    EdgeSource(NetworkEdgeKind.team, team_people),
+    EdgeSource(NetworkEdgeKind.review, review_people, _sees_reviewers),
+    EdgeSource(NetworkEdgeKind.consultation, consultation_people, _sees_all_consultations),
 ]
 
 # The graph's default and longest period. An event links every pair of its people, so the
@@ -671,9 +662,22 @@ GRAPH_DEFAULT_DAYS = 90
 GRAPH_MAX_DAYS = 366
 
 
-def _period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
-    """Both ends inclusive. A missing end is `GRAPH_DEFAULT_DAYS` from the other; without
-    either, the period ends today."""
+def _period(date_from: date | None, date_to: date | None) -> tuple[date, date, Period]:
+    """Both ends inclusive, and the UTC moments they span. A missing end is
+    `GRAPH_DEFAULT_DAYS` from the other; without either, the period ends today."""
+    try:
+        first, last = _period_days(date_from, date_to)
+        return first, last, Period(start=_day_start(first), end=_day_start(last + ONE_DAY))
+    except OverflowError:
+        raise InvalidInput(
+            "Период выходит за пределы календаря", loc=["query", "from"], code="invalid_period"
+        ) from None
+
+
+ONE_DAY = timedelta(days=1)
+
+
+def _period_days(date_from: date | None, date_to: date | None) -> tuple[date, date]:
     if date_from and date_to and date_to < date_from:
         raise InvalidInput(
             "Конец периода раньше начала", loc=["query", "to"], code="invalid_period"
@@ -842,8 +846,7 @@ def graph(
     strongest edges and their ends are returned (`truncated` says so); degrees and strengths
     count every link. The pairs are weighed, ranked and counted in the database: one
     statement."""
-    first, last = _period(date_from, date_to)
-    period = Period(start=_day_start(first), end=_day_start(last + timedelta(days=1)))
+    first, last, period = _period(date_from, date_to)
     sources = [s for s in EDGE_SOURCES if s.shown_to(actor)]
     used = [*dict.fromkeys(s.kind for s in sources), NetworkEdgeKind.affiliation]
     if session.get_bind().dialect.name == "postgresql":
