@@ -11,7 +11,7 @@ is either in `PRIVATE` (as an object or one of its parts) or in `NOT_PRIVATE` wi
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -19,16 +19,10 @@ from app.models import Role
 from app.policy import OBJECT_RULES, POLICY, Action, ObjectRule
 from tests.factories import Person
 from tests.route_catalog import Operation
+from tests.test_meetings import CRITERIA
+from tests.test_meetings import when as _later
 
 API = "/api/v1"
-CRITERIA = [
-    {"code": "relevance", "title_ru": "Актуальность", "title_en": "Relevance", "max_score": 5,
-     "weight": 1},
-]  # fmt: skip
-
-
-def _later(**delta: float) -> str:
-    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
 
 
 @dataclass

@@ -92,14 +92,16 @@ def conclusion(relevance=4, feasibility=8, recommendation="approve"):
     }
 
 
-def review_done(client, world, expert, **scores):
+def accepted(client, world, expert):
+    """An assignment the expert has accepted, and the URL to submit its conclusion to."""
     review = assign(client, world, expert).json()
-    assert (
-        client.post(
-            f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={}
-        ).status_code
-        == 200
-    )
+    r = client.post(f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={})
+    assert r.status_code == 200, r.text
+    return review, f"/api/v1/reviews/{review['id']}/submit"
+
+
+def review_done(client, world, expert, **scores):
+    review, _ = accepted(client, world, expert)
     response = client.post(
         f"/api/v1/reviews/{review['id']}/submit", headers=expert.headers, json=conclusion(**scores)
     )
@@ -445,9 +447,7 @@ class TestExpertActions:
 
     def test_every_score_needs_a_comment_and_feedback_is_required(self, client, world):
         expert = world["experts"][0]
-        review = assign(client, world, expert).json()
-        client.post(f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={})
-        url = f"/api/v1/reviews/{review['id']}/submit"
+        review, url = accepted(client, world, expert)
         body = conclusion()
         body["scores"][1]["comment"] = "  "
         r = client.post(url, headers=expert.headers, json=body)
@@ -922,9 +922,7 @@ class TestSummary:
 class TestConclusionEdges:
     def test_unknown_and_duplicate_criteria_are_named(self, client, world):
         expert = world["experts"][0]
-        review = assign(client, world, expert).json()
-        client.post(f"/api/v1/reviews/{review['id']}/accept", headers=expert.headers, json={})
-        url = f"/api/v1/reviews/{review['id']}/submit"
+        _, url = accepted(client, world, expert)
         body = conclusion()
         body["scores"][1]["criterion"] = "charisma"
         r = client.post(url, headers=expert.headers, json=body)

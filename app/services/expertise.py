@@ -468,20 +468,8 @@ def list_reviews(
         # The rows _sees_all_reviews would refuse: the office person's own initiatives and those
         # they are reviewing themselves.
         reviewed = col(ReviewAssignment.initiative_id)
-        authored = (
-            select(col(Initiative.id))
-            .where(col(Initiative.id) == reviewed, col(Initiative.author_id) == actor.id)
-            .exists()
-        )
-        on_team = (
-            select(col(InitiativeMember.user_id))
-            .where(
-                col(InitiativeMember.initiative_id) == reviewed,
-                col(InitiativeMember.user_id) == actor.id,
-            )
-            .exists()
-        )
-        stmt = stmt.where(or_(own, ~or_(authored, on_team, _open_assignment_of(actor, reviewed))))
+        related = reviewed.in_(initiatives.authored_or_team_of(actor.id))
+        stmt = stmt.where(or_(own, ~or_(related, _open_assignment_of(actor, reviewed))))
     if status is not None:
         stmt = stmt.where(col(ReviewAssignment.status) == status)
     if initiative_id is not None:

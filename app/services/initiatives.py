@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    CompoundSelect,
     Select,
     bindparam,
     false,
     or_,
     select,
+    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -132,6 +134,14 @@ SUMMARY_COLUMNS = tuple(col(getattr(Initiative, name)) for name in InitiativeSum
 def _team_of(user_id: Any) -> Select[Any]:
     return select(col(InitiativeMember.initiative_id)).where(
         col(InitiativeMember.user_id) == user_id
+    )
+
+
+def authored_or_team_of(user_id: Any) -> CompoundSelect[Any]:
+    """The ids of the initiatives a person wrote or is on the team of."""
+    return union(
+        select(col(Initiative.id)).where(col(Initiative.author_id) == user_id),
+        _team_of(user_id),
     )
 
 
