@@ -7,22 +7,15 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from alembic.config import Config
 from pydantic import ValidationError
 from sqlmodel import Session
 
 from alembic import command
-from app.config import PROJECT_ROOT, get_settings
+from app.config import get_settings
 from app.db import get_engine
+from app.migrations import alembic_config
 
 cli = typer.Typer(help="Проектный офис+: управление сервисом", no_args_is_help=True)
-
-
-def alembic_config() -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
-    config.set_main_option("sqlalchemy.url", get_settings().database_url.replace("%", "%%"))
-    return config
 
 
 @cli.command()
@@ -64,7 +57,7 @@ def create_admin(
     reactivated and takes the password given; their other logins end."""
     from app.errors import DomainError
     from app.schemas.users import UserCreate
-    from app.services import demo, users
+    from app.services import users
 
     if password is None:
         password = getpass.getpass("Пароль: ")
@@ -78,7 +71,7 @@ def create_admin(
         raise typer.BadParameter(reasons) from None
     with Session(get_engine()) as session:
         try:
-            created = demo.ensure_admin(session, data=data)
+            created = users.ensure_admin(session, data=data)
         except DomainError as exc:
             raise typer.BadParameter(exc.detail) from None
         session.commit()
@@ -91,7 +84,7 @@ def create_admin(
 @cli.command("demo-data")
 def demo_data() -> None:
     """Fill an empty database with the demo organizations, people and their logins."""
-    from app.services import demo
+    from app import demo
 
     with Session(get_engine()) as session:
         logins = demo.load_demo_data(session)

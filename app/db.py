@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 import anyio
@@ -17,6 +17,7 @@ import psycopg
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event, type_coerce
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
@@ -110,6 +111,14 @@ def get_engine() -> Engine:
 def get_write_engine() -> Engine:
     """The same pool; on SQLite its transactions begin IMMEDIATE (see `_begin_sqlite`)."""
     return get_engine().execution_options(sqlite_begin="IMMEDIATE")
+
+
+def insert_for(session: Session, table: Any) -> postgresql.Insert:
+    """An INSERT for the session's database that takes `on_conflict_do_nothing/_do_update`
+    (the two dialects spell them alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return cast(postgresql.Insert, sqlite.insert(table))
 
 
 def raw(column: Any) -> Any:

@@ -17,6 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 
+from app.security_headers import security_headers
+
 logger = logging.getLogger("app.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -244,8 +246,6 @@ def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _guard_headers(path: str) -> dict[str, str]:
-    from app.middleware import security_headers  # the middleware imports this module
-
     return {name.decode(): value.decode() for name, value in security_headers(path)}
 
 

@@ -9,27 +9,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from app.security_headers import security_headers
 
 FORM_PATHS = frozenset({"/api/v1/auth/token"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-API_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
-    (b"cache-control", b"no-store"),
-]
-DOCS_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-]
-
-
-def security_headers(path: str) -> list[tuple[bytes, bytes]]:
-    """What every response to `path` carries; the 500 handler, which Starlette runs outside
-    this middleware, adds them itself."""
-    return API_HEADERS if path.startswith("/api/") else DOCS_HEADERS
 
 
 class BodyTooLarge(HTTPException):

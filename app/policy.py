@@ -98,7 +98,7 @@ POLICY: dict[Action, Rule] = {
         frozenset({Role.office_head, Role.office_member}),
     ),
     # Experts act on their own assignments (accept, decline, submit): an object rule in
-    # services/expertise.py, not a role rule.
+    # services/expertise/assignments.py, not a role rule.
     Action.reviews_manage: Rule(
         "Назначать экспертов, отменять назначения, оценивать качество заключений",
         frozenset({Role.office_head, Role.office_member}),
@@ -120,7 +120,7 @@ POLICY: dict[Action, Rule] = {
         frozenset({Scope.kpi_read}),
     ),
     # Whose draft an amendment is, and who may withdraw it, are object rules in
-    # services/charter.py (AMENDMENT_STEPS).
+    # services/charter/workflow.py (AMENDMENT_STEPS).
     Action.charter_propose: Rule("Предлагать поправки к уставу сети", NETWORK_MEMBERS),
     Action.charter_comment: Rule("Обсуждать поправки к уставу", NETWORK_MEMBERS),
     Action.charter_vote: Rule("Голосовать по поправкам к уставу", NETWORK_MEMBERS),

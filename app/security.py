@@ -66,6 +66,10 @@ class Principal:
         return not self.roles.isdisjoint(roles)
 
 
+# The operator's own commands (the CLI's create-admin, demo data) act as the system.
+SYSTEM = Principal(id=uuid.UUID(int=0), kind="system", name="system")
+
+
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     subject: str

@@ -99,9 +99,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 
 from alembic import command
-from app.cli import alembic_config
 from app.config import get_settings
 from app.db import build_engine, normalize_url
+from app.demo.charter import FIRST_CHARTER, MEETINGS_V2, MENTORING
+from app.demo.initiatives import CRITERIA, criteria_in
+from app.migrations import alembic_config
 from app.models import (
     AgendaItemKind,
     CharterVersion,
@@ -144,12 +146,11 @@ from app.schemas.network import NetworkEventCreate
 from app.schemas.organizations import OrganizationCreate
 from app.schemas.users import UserCreate
 from app.security import Principal, hash_password
-from app.services import charter, meetings
-from app.services.charter_workflow import AmendmentAction
+from app.services.charter import adoption, amendments, discussion
+from app.services.charter.workflow import AmendmentAction
 from app.services.consultations import hours_between
-from app.services.demo_initiatives import CRITERIA, criteria_in
-from app.services.demo_network import FIRST_CHARTER, MEETINGS_V2, MENTORING
 from app.services.lifecycle import STEPS, TERMINAL, LifecycleAction, Party
+from app.services.meetings import agenda, decisions, planning
 from app.services.office_time import academic_year_of, local
 from app.text import search_text
 from bench.seed_users import JOB_TITLES, ORG_KINDS, _full_name
@@ -1584,7 +1585,7 @@ class Generator:
                     effective_from=effective,
                     summary=summary,
                 )
-                version = charter.adopt_version(session, actor=head, data=data)
+                version = adoption.adopt_version(session, actor=head, data=data)
                 state["latest"] = version.number
                 version_id = session.scalars(
                     select(col(CharterVersion.id)).where(
@@ -1601,7 +1602,7 @@ class Generator:
         def propose(key: str, title: str, changes: list[Any], rationale: str,
                     proposer: Person) -> Callable[[Session], None]:  # fmt: skip
             def run(session: Session) -> None:
-                amendment = charter.create_amendment(
+                amendment = amendments.create_amendment(
                     session,
                     actor=proposer.principal(),
                     data=AmendmentCreate(title=title, changes=changes, rationale=rationale),
@@ -1612,7 +1613,7 @@ class Generator:
 
         def move(key: str, action: AmendmentAction) -> Callable[[Session], None]:
             def run(session: Session) -> None:
-                amendment = charter.transition(
+                amendment = amendments.transition(
                     session,
                     actor=moderator,
                     amendment_id=state[key],
@@ -1635,7 +1636,7 @@ class Generator:
             key: str, author: Person, words: str, section: str
         ) -> Callable[[Session], None]:
             def run(session: Session) -> None:
-                charter.add_comment(
+                discussion.add_comment(
                     session,
                     actor=author.principal(),
                     amendment_id=state[key],
@@ -1656,7 +1657,7 @@ class Generator:
                 ),
             )
         )
-        amendments: list[tuple[str, str, list[Any], str, int, str | None]] = [
+        proposals: list[tuple[str, str, list[Any], str, int, str | None]] = [
             ("formats", "Неформальные форматы встреч сети",
              [ModifySection(op="modify", key="meetings", text=MEETINGS_V2)],
              "Заседания стали формальными: живые форматы и повестка от участников помогают "
@@ -1682,7 +1683,7 @@ class Generator:
              "Кворум и порог принятия поправок в тексте устава"),
         ]  # fmt: skip
         proposers = self.by_role[Role.participant] or self.members
-        for key, title, changes, rationale, year, summary in amendments:
+        for key, title, changes, rationale, year, summary in proposals:
             created = datetime(year, 10, 4, 6, tzinfo=UTC)
             proposer = rng.choice(proposers)
             out.append((created, propose(key, title, changes, rationale, proposer)))
@@ -1857,7 +1858,7 @@ class Generator:
         }
 
         def create(session: Session) -> None:
-            meeting = meetings.create_meeting(
+            meeting = planning.create_meeting(
                 session,
                 actor=actor,
                 data=MeetingCreate(
@@ -1872,7 +1873,7 @@ class Generator:
             state["id"] = meeting.id
             items: list[tuple[uuid.UUID, LifecycleAction | None]] = []
             for _, index, action in recent:
-                item = meetings.add_agenda_item(
+                item = agenda.add_agenda_item(
                     session,
                     actor=actor,
                     meeting_id=meeting.id,
@@ -1885,7 +1886,7 @@ class Generator:
                     ),
                 )
                 items.append((item.id, action))
-            item = meetings.add_agenda_item(
+            item = agenda.add_agenda_item(
                 session,
                 actor=actor,
                 meeting_id=meeting.id,
@@ -1901,7 +1902,7 @@ class Generator:
 
         def hold(session: Session) -> None:
             if cancelled:
-                meetings.update_meeting(
+                planning.update_meeting(
                     session,
                     actor=actor,
                     meeting_id=state["id"],
@@ -1912,7 +1913,7 @@ class Generator:
                     if_match=None,
                 )
                 return
-            meetings.update_meeting(
+            planning.update_meeting(
                 session,
                 actor=actor,
                 meeting_id=state["id"],
@@ -1932,7 +1933,7 @@ class Generator:
             }
             for item_id, action in state["items"]:
                 votes = (len(staff) - 1, 0, 1) if action in (A.approve, A.reject) else None
-                meetings.record_decision(
+                decisions.record_decision(
                     session,
                     actor=actor,
                     meeting_id=state["id"],
@@ -1943,7 +1944,7 @@ class Generator:
                                    votes or (), strict=False)),
                     ),
                 )  # fmt: skip
-            meetings.update_meeting(
+            planning.update_meeting(
                 session,
                 actor=actor,
                 meeting_id=state["id"],

@@ -123,8 +123,8 @@ def seed(database_url: str, *, users: int, organizations: int, batch_size: int) 
     from sqlalchemy import func, select, text
 
     from alembic import command
-    from app.cli import alembic_config
     from app.db import get_engine
+    from app.migrations import alembic_config
     from app.models import metadata
     from app.security import hash_password
     from app.text import search_text

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from alembic import command
-from app.cli import alembic_config
+from app.migrations import alembic_config
 
 
 def run(url: str) -> None:

@@ -56,9 +56,9 @@ atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 DATABASE_URL, _drop_database = _prepare_database(_TMP)
 os.environ["PROJOFFICE_DATABASE_URL"] = DATABASE_URL
 
-from app.cli import alembic_config  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import get_engine, get_write_engine, statement_listeners  # noqa: E402
+from app.migrations import alembic_config  # noqa: E402
 
 get_settings.cache_clear()
 get_engine.cache_clear()

@@ -350,7 +350,7 @@ class TestHealth:
         self, client, tmp_path, monkeypatch, revision
     ):
         from alembic import command
-        from app.cli import alembic_config
+        from app.migrations import alembic_config
         from app.services import health
 
         url = f"sqlite:///{tmp_path}/schema.db"

@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app import demo
 from app.main import create_app
-from app.services import demo
 from bench.load import discover_emails, run_mixed
 
 

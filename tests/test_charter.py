@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from app import demo
 from app.config import get_settings
 from app.db import get_engine
 from app.models import Amendment, Role
-from app.services import demo
 from tests.factories import assert_problem
 
 API = "/api/v1/charter"

@@ -2,8 +2,8 @@
 
 from sqlmodel import Session
 
+from app import demo
 from app.db import get_engine
-from app.services import demo
 
 
 def _load() -> list[tuple[str, str]] | None:

@@ -47,7 +47,7 @@ RELATIONS = {
     "team_mentor": TeamRole.mentor.value,
 }
 
-# DESIGN.md §2, arrow by arrow: the table must draw exactly this picture.
+# docs/domain.md, arrow by arrow: the table must draw exactly this picture.
 DESIGN_EDGES = {
     (S.draft, A.submit, S.submitted),
     (S.submitted, A.start_consultation, S.consultation),

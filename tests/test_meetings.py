@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from app import demo
 from app.db import get_engine
 from app.models import Meeting, Role
-from app.services import demo
 from tests.factories import assert_problem
 
 API = "/api/v1/meetings"

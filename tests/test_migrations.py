@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from alembic import command
-from app.cli import alembic_config
+from app import demo
 from app.db import build_engine
-from app.services import demo
+from app.migrations import alembic_config
 from tests.conftest import SERVER_URL
 
 TABLES = ("initiative", "initiative_topic", "initiative_member", "transition", "review_assignment")

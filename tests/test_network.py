@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app import demo
 from app.config import get_settings
 from app.db import get_engine
 from app.models import (
@@ -22,7 +23,6 @@ from app.models import (
     ReviewStatus,
     Role,
 )
-from app.services import demo
 from tests.factories import assert_problem
 
 API = "/api/v1/network"

@@ -29,7 +29,7 @@ from app.schemas.charter import (
 )
 from app.schemas.common import IsoDate
 from app.security import Principal
-from app.services import charter
+from app.services.charter import acknowledgements, adoption, amendments, discussion, versions
 
 router = APIRouter(prefix="/charter", tags=["charter"])
 
@@ -75,7 +75,7 @@ def get_charter(
 ) -> CharterVersionPublic:
     """The version in force today, or on `as_of`. 404 before the first version took effect,
     with the date it did."""
-    return charter.get_in_force(session, actor=actor, as_of=as_of)
+    return versions.get_in_force(session, actor=actor, as_of=as_of)
 
 
 @router.get("/versions", summary="Версии устава", responses=problem_responses(401, 403, 422))
@@ -83,7 +83,7 @@ def list_versions(
     session: SessionDep, _: Reader, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[CharterVersionSummary]:
     """Every adopted version, newest first, without the text."""
-    items, next_cursor = charter.list_versions(session, cursor=cursor, limit=limit)
+    items, next_cursor = versions.list_versions(session, cursor=cursor, limit=limit)
     return Page[CharterVersionSummary](items=items, next_cursor=next_cursor)
 
 
@@ -127,7 +127,7 @@ def adopt_version(
     same 409 `amendment_conflict`. Amendments not accepted by a vote are 409
     `amendment_not_accepted`. On an empty charter the first version is adopted from `sections`
     instead."""
-    version = charter.adopt_version(session, actor=actor, data=data)
+    version = adoption.adopt_version(session, actor=actor, data=data)
     response.headers["Location"] = f"/api/v1/charter/versions/{version.number}"
     return version
 
@@ -138,7 +138,7 @@ def adopt_version(
     responses=problem_responses(401, 403, 404, 422),
 )
 def get_version(session: SessionDep, actor: Reader, number: VersionNumber) -> CharterVersionPublic:
-    return charter.get_version(session, actor=actor, number=number)
+    return versions.get_version(session, actor=actor, number=number)
 
 
 @router.get(
@@ -162,7 +162,7 @@ def diff_version(
     """Sections added, removed and modified; for modified text a word-level diff (`equal`,
     `delete`, `insert` segments to colour red and green), and a unified diff of the whole
     text."""
-    return charter.diff_versions(session, number=number, against=against)
+    return versions.diff_versions(session, number=number, against=against)
 
 
 @router.post(
@@ -179,7 +179,7 @@ def acknowledge(
 ) -> AcknowledgementPublic:
     """A network member confirms they agree to the version in force (409 for any other
     version). Repeating it changes nothing and answers 200."""
-    acknowledgement, created = charter.acknowledge(session, actor=actor, number=number)
+    acknowledgement, created = acknowledgements.acknowledge(session, actor=actor, number=number)
     if not created:
         response.status_code = status.HTTP_200_OK
     return acknowledgement
@@ -202,7 +202,7 @@ def list_acknowledgements(
 ) -> AcknowledgementPage:
     """Every active network member with when they acknowledged version `number` (null: not
     yet), by name, with the totals."""
-    return charter.list_acknowledgements(
+    return acknowledgements.list_acknowledgements(
         session, number=number, acknowledged=acknowledged, cursor=cursor, limit=limit
     )
 
@@ -223,7 +223,7 @@ def list_amendments(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[AmendmentSummary]:
     """Newest first. Drafts are seen by their proposer and the office only."""
-    items, next_cursor = charter.list_amendments(
+    items, next_cursor = amendments.list_amendments(
         session,
         actor=actor,
         statuses=status or [],
@@ -249,7 +249,7 @@ def create_amendment(
     """A draft against `base_version` (default: the latest): sections to `add`, `modify` or
     `remove`, with a rationale. A key the base does not have is a 422; sections changed since
     an older base are a 409."""
-    amendment = charter.create_amendment(session, actor=actor, data=data)
+    amendment = amendments.create_amendment(session, actor=actor, data=data)
     response.headers["Location"] = f"/api/v1/charter/amendments/{amendment.id}"
     set_etag(response, amendment.version)
     return amendment
@@ -264,7 +264,7 @@ def get_amendment(
     session: SessionDep, actor: Reader, amendment_id: uuid.UUID, response: Response
 ) -> AmendmentPublic:
     """With the live tally, the caller's vote and, once closed, how the vote was decided."""
-    amendment = charter.get_amendment(session, actor=actor, amendment_id=amendment_id)
+    amendment = amendments.get_amendment(session, actor=actor, amendment_id=amendment_id)
     set_etag(response, amendment.version)
     return amendment
 
@@ -283,7 +283,7 @@ def update_amendment(
     response: Response,
 ) -> AmendmentPublic:
     """The proposer edits it while it is a draft or under discussion (409 later)."""
-    amendment = charter.update_amendment(
+    amendment = amendments.update_amendment(
         session, actor=actor, amendment_id=amendment_id, data=data, if_match=if_match
     )
     set_etag(response, amendment.version)
@@ -307,7 +307,7 @@ def transition_amendment(
     voting window of the settings), `close_voting` (voting → accepted | rejected by quorum,
     threshold and blocks): the office. `withdraw`: the proposer, until the vote closes.
     403 for a caller who may not take the action, 409 when the status does not allow it."""
-    amendment = charter.transition(
+    amendment = amendments.transition(
         session, actor=actor, amendment_id=amendment_id, data=data, if_match=if_match
     )
     set_etag(response, amendment.version)
@@ -328,7 +328,7 @@ def list_comments(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[CommentPublic]:
     """Oldest first."""
-    items, next_cursor = charter.list_comments(
+    items, next_cursor = discussion.list_comments(
         session,
         actor=actor,
         amendment_id=amendment_id,
@@ -350,7 +350,7 @@ def add_comment(
 ) -> CommentPublic:
     """Until the vote closes; `section_key` anchors the comment to a section of the base
     version or one the amendment adds."""
-    return charter.add_comment(session, actor=actor, amendment_id=amendment_id, data=data)
+    return discussion.add_comment(session, actor=actor, amendment_id=amendment_id, data=data)
 
 
 @router.put(
@@ -380,7 +380,7 @@ def cast_vote(
 ) -> VotePublic:
     """One vote per member, changeable until the voting window ends (409 outside it). The same
     vote again changes nothing. `block` needs a `reason` (422)."""
-    return charter.cast_vote(session, actor=actor, amendment_id=amendment_id, data=data)
+    return discussion.cast_vote(session, actor=actor, amendment_id=amendment_id, data=data)
 
 
 @router.get(
@@ -396,7 +396,7 @@ def list_votes(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[VotePublic]:
     """Open voting: who voted how, and why."""
-    items, next_cursor = charter.list_votes(
+    items, next_cursor = discussion.list_votes(
         session, actor=actor, amendment_id=amendment_id, cursor=cursor, limit=limit
     )
     return Page[VotePublic](items=items, next_cursor=next_cursor)

@@ -25,7 +25,7 @@ from app.schemas.expertise import (
     ReviewOut,
 )
 from app.security import Principal
-from app.services import expertise
+from app.services.expertise import assignments, conclusions, criteria, experts, suggestions, summary
 
 criteria_router = APIRouter(prefix="/criteria-sets", tags=["criteria"])
 reviews_router = APIRouter(tags=["reviews"])
@@ -43,7 +43,7 @@ def list_criteria_sets(
     session: SessionDep, _: CriteriaReader, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[CriteriaSetOut]:
     """Newest edition first; exactly one is active."""
-    items, next_cursor = expertise.list_criteria_sets(session, cursor=cursor, limit=limit)
+    items, next_cursor = criteria.list_criteria_sets(session, cursor=cursor, limit=limit)
     return Page[CriteriaSetOut](items=items, next_cursor=next_cursor)
 
 
@@ -58,7 +58,7 @@ def create_criteria_set(
 ) -> CriteriaSetOut:
     """The next number is assigned; 409 `criteria_set_number_conflict` only if concurrent
     creations keep taking it (retry)."""
-    created = expertise.create_criteria_set(session, actor=actor, data=data)
+    created = criteria.create_criteria_set(session, actor=actor, data=data)
     response.headers["Location"] = f"/api/v1/criteria-sets/{created.id}"
     return created
 
@@ -67,7 +67,7 @@ def create_criteria_set(
     "/{set_id}", summary="Набор критериев", responses=problem_responses(401, 403, 404, 422)
 )
 def get_criteria_set(session: SessionDep, _: CriteriaReader, set_id: uuid.UUID) -> CriteriaSetOut:
-    return expertise.get_criteria_set(session, set_id)
+    return criteria.get_criteria_set(session, set_id)
 
 
 @criteria_router.put(
@@ -79,7 +79,7 @@ def replace_criteria_set(
     session: SessionDep, actor: CriteriaWriter, set_id: uuid.UUID, data: CriteriaSetCreate
 ) -> CriteriaSetOut:
     """A set already used by an assignment never changes (409): make a new edition instead."""
-    return expertise.replace_criteria_set(session, actor=actor, set_id=set_id, data=data)
+    return criteria.replace_criteria_set(session, actor=actor, set_id=set_id, data=data)
 
 
 @criteria_router.post(
@@ -91,7 +91,7 @@ def activate_criteria_set(
     session: SessionDep, actor: CriteriaWriter, set_id: uuid.UUID
 ) -> CriteriaSetOut:
     """New assignments use the active set; the previous one stops being active."""
-    return expertise.activate_criteria_set(session, actor=actor, set_id=set_id)
+    return criteria.activate_criteria_set(session, actor=actor, set_id=set_id)
 
 
 @reviews_router.post(
@@ -109,7 +109,7 @@ def assign_review(
 ) -> ReviewOut:
     """Invites an expert to the current round. Authors and team are never eligible; an
     expert of the same organization needs the office head's recorded override."""
-    review = expertise.assign_review(session, actor=actor, initiative_id=initiative_id, data=data)
+    review = assignments.assign_review(session, actor=actor, initiative_id=initiative_id, data=data)
     response.headers["Location"] = f"/api/v1/reviews/{review.id}"
     return review
 
@@ -124,7 +124,7 @@ def list_initiative_reviews(
 ) -> list[ReviewOut]:
     """Office roles see all; authors see submitted conclusions (blind by default); an expert
     sees the others' conclusions only after submitting their own."""
-    return expertise.list_initiative_reviews(session, actor=actor, initiative_id=initiative_id)
+    return assignments.list_initiative_reviews(session, actor=actor, initiative_id=initiative_id)
 
 
 @reviews_router.get(
@@ -137,7 +137,7 @@ def expertise_summary(
 ) -> ExpertiseSummary:
     """Per round: weighted mean (0–100), per-criterion means, recommendations, and whether
     the experts disagree strongly."""
-    return expertise.expertise_summary(session, actor=actor, initiative_id=initiative_id)
+    return summary.expertise_summary(session, actor=actor, initiative_id=initiative_id)
 
 
 @reviews_router.get(
@@ -153,7 +153,7 @@ def suggest_experts(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[ExpertSuggestion]:
     """Eligible experts, best first, each with the reasons for its place."""
-    return expertise.suggest_experts(
+    return suggestions.suggest_experts(
         session, actor=actor, initiative_id=initiative_id, position=position, limit=limit
     )
 
@@ -171,7 +171,7 @@ def list_reviews(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ReviewOut]:
     """An expert gets their own assignments; office roles get all, filtered."""
-    items, next_cursor = expertise.list_reviews(
+    items, next_cursor = assignments.list_reviews(
         session,
         actor=actor,
         mine=mine,
@@ -191,7 +191,7 @@ def list_reviews(
 def get_review(
     session: SessionDep, actor: CurrentUser, review_id: uuid.UUID, response: Response
 ) -> ReviewOut:
-    review = expertise.get_review(session, actor=actor, review_id=review_id)
+    review = assignments.get_review(session, actor=actor, review_id=review_id)
     set_etag(response, review.version)
     return review
 
@@ -205,7 +205,7 @@ def accept_review(
     session: SessionDep, actor: CurrentUser, review_id: uuid.UUID, data: ReviewAccept
 ) -> ReviewOut:
     """The expert declares competing interests, if any."""
-    return expertise.accept_review(session, actor=actor, review_id=review_id, data=data)
+    return assignments.accept_review(session, actor=actor, review_id=review_id, data=data)
 
 
 @reviews_router.post(
@@ -216,7 +216,7 @@ def accept_review(
 def decline_review(
     session: SessionDep, actor: CurrentUser, review_id: uuid.UUID, data: ReviewDecline
 ) -> ReviewOut:
-    return expertise.decline_review(session, actor=actor, review_id=review_id, data=data)
+    return assignments.decline_review(session, actor=actor, review_id=review_id, data=data)
 
 
 @reviews_router.put(
@@ -228,7 +228,7 @@ def save_draft(
     session: SessionDep, actor: CurrentUser, review_id: uuid.UUID, data: ConclusionDraft
 ) -> ReviewOut:
     """Any part may still be missing; scores given are checked against their criteria."""
-    return expertise.save_draft(session, actor=actor, review_id=review_id, data=data)
+    return conclusions.save_draft(session, actor=actor, review_id=review_id, data=data)
 
 
 @reviews_router.post(
@@ -244,7 +244,7 @@ def submit_conclusion(
     if_match: IfMatch,
 ) -> ReviewOut:
     """Every criterion scored within its range; immutable afterwards."""
-    return expertise.submit_conclusion(
+    return conclusions.submit_conclusion(
         session, actor=actor, review_id=review_id, data=data, if_match=if_match
     )
 
@@ -257,7 +257,7 @@ def submit_conclusion(
 def cancel_review(
     session: SessionDep, actor: Manager, review_id: uuid.UUID, data: ReviewCancel
 ) -> ReviewOut:
-    return expertise.cancel_review(session, actor=actor, review_id=review_id, data=data)
+    return assignments.cancel_review(session, actor=actor, review_id=review_id, data=data)
 
 
 @reviews_router.put(
@@ -269,7 +269,7 @@ def rate_quality(
     session: SessionDep, actor: Manager, review_id: uuid.UUID, data: QualityRating
 ) -> ReviewOut:
     """The office's 1–5 rating of a submitted conclusion; it feeds the expert's growth."""
-    return expertise.rate_quality(session, actor=actor, review_id=review_id, data=data)
+    return conclusions.rate_quality(session, actor=actor, review_id=review_id, data=data)
 
 
 @experts_router.get("", summary="Эксперты", responses=problem_responses(401, 403, 422))
@@ -280,7 +280,7 @@ def list_experts(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ExpertProfile]:
     """Every active expert with positions, output, punctuality and quality."""
-    items, next_cursor = expertise.list_experts(session, cursor=cursor, limit=limit)
+    items, next_cursor = experts.list_experts(session, cursor=cursor, limit=limit)
     return Page[ExpertProfile](items=items, next_cursor=next_cursor)
 
 
@@ -291,7 +291,7 @@ def list_experts(
 )
 def expert_profile(session: SessionDep, actor: CurrentUser, user_id: uuid.UUID) -> ExpertProfile:
     """Positions held over time and when each was first reached; office roles and the expert."""
-    return expertise.expert_profile(session, actor=actor, user_id=user_id)
+    return experts.expert_profile(session, actor=actor, user_id=user_id)
 
 
 @experts_router.post(
@@ -306,4 +306,4 @@ def grant_position(
     user_id: uuid.UUID,
     data: PositionGrantIn,
 ) -> ExpertProfile:
-    return expertise.grant_position(session, actor=actor, user_id=user_id, data=data)
+    return experts.grant_position(session, actor=actor, user_id=user_id, data=data)

@@ -23,9 +23,9 @@ from app.schemas.meetings import (
     MeetingUpdate,
 )
 from app.security import Principal
-from app.services import meetings
 from app.services.lifecycle import LifecycleAction
-from app.services.meetings import MeetingSort
+from app.services.meetings import agenda, decisions, minutes, planning
+from app.services.meetings.planning import MeetingSort
 
 router = APIRouter(prefix="/meetings", tags=["meetings"])
 
@@ -96,7 +96,7 @@ def list_meetings(
 ) -> Page[MeetingSummary]:
     """Held meetings for everyone; planned and cancelled ones for office roles, observers and
     those invited. `q` searches the title and the place."""
-    items, next_cursor = meetings.list_meetings(
+    items, next_cursor = planning.list_meetings(
         session,
         actor=actor,
         academic_year=academic_year,
@@ -124,7 +124,7 @@ def create_meeting(
 ) -> MeetingPublic:
     """The next number of the academic year `scheduled_at` falls in (1 September to 31 August,
     local time) is assigned. The meeting starts `planned`."""
-    meeting = meetings.create_meeting(session, actor=actor, data=data)
+    meeting = planning.create_meeting(session, actor=actor, data=data)
     response.headers["Location"] = f"/api/v1/meetings/{meeting.id}"
     set_etag(response, meeting.version)
     return meeting
@@ -149,7 +149,7 @@ def search_decisions(
 ) -> Page[DecisionPublic]:
     """Across all meetings, newest first: what the office decided about an initiative, and
     which decisions are due for review."""
-    items, next_cursor = meetings.search_decisions(
+    items, next_cursor = decisions.search_decisions(
         session,
         actor=actor,
         initiative_id=initiative_id,
@@ -166,7 +166,7 @@ def get_meeting(
     session: SessionDep, actor: Reader, meeting_id: uuid.UUID, response: Response
 ) -> MeetingPublic:
     """With attendees and attendance, the agenda, the decisions and the reflection."""
-    meeting = meetings.get_meeting(session, actor=actor, meeting_id=meeting_id)
+    meeting = planning.get_meeting(session, actor=actor, meeting_id=meeting_id)
     set_etag(response, meeting.version)
     return meeting
 
@@ -187,7 +187,7 @@ def update_meeting(
     """`{"status": "held"}` marks it held (not before its day); `{"status": "cancelled",
     "cancellation_reason": …}` cancels it. Attendance (`attendees[].attended`) and the
     reflection are recorded on a held meeting. A cancelled meeting is no longer edited (409)."""
-    meeting = meetings.update_meeting(
+    meeting = planning.update_meeting(
         session, actor=actor, meeting_id=meeting_id, data=data, if_match=if_match
     )
     set_etag(response, meeting.version)
@@ -207,7 +207,7 @@ def list_agenda_items(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[AgendaItemPublic]:
     """In agenda order."""
-    items, next_cursor = meetings.list_agenda_items(
+    items, next_cursor = agenda.list_agenda_items(
         session, actor=actor, meeting_id=meeting_id, cursor=cursor, limit=limit
     )
     return Page[AgendaItemPublic](items=items, next_cursor=next_cursor)
@@ -227,7 +227,7 @@ def add_agenda_item(
 ) -> AgendaItemPublic:
     """At `position` (the others move down) or at the end. `initiative_review` needs an
     initiative; the title defaults to the initiative's."""
-    return meetings.add_agenda_item(session, actor=actor, meeting_id=meeting_id, data=data)
+    return agenda.add_agenda_item(session, actor=actor, meeting_id=meeting_id, data=data)
 
 
 @router.patch(
@@ -244,7 +244,7 @@ def update_agenda_item(
 ) -> AgendaItemPublic:
     """A new `position` moves the item and renumbers the others. The initiative of an item with
     decisions stays (409)."""
-    return meetings.update_agenda_item(
+    return agenda.update_agenda_item(
         session, actor=actor, meeting_id=meeting_id, item_id=item_id, data=data
     )
 
@@ -259,7 +259,7 @@ def remove_agenda_item(
     session: SessionDep, actor: Writer, meeting_id: uuid.UUID, item_id: uuid.UUID
 ) -> None:
     """Not once a decision was taken on it (409)."""
-    meetings.remove_agenda_item(session, actor=actor, meeting_id=meeting_id, item_id=item_id)
+    agenda.remove_agenda_item(session, actor=actor, meeting_id=meeting_id, item_id=item_id)
 
 
 @router.get(
@@ -275,7 +275,7 @@ def list_decisions(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[DecisionPublic]:
     """In the order they were recorded."""
-    items, next_cursor = meetings.list_decisions(
+    items, next_cursor = decisions.list_decisions(
         session, actor=actor, meeting_id=meeting_id, cursor=cursor, limit=limit
     )
     return Page[DecisionPublic](items=items, next_cursor=next_cursor)
@@ -299,7 +299,7 @@ def record_decision(
     the same transaction and with the same rules: who may (403; `conflict_of_interest` for the
     initiative's author or team), from which state and which guards (409 with the reason). When
     the step is refused, nothing is recorded."""
-    return meetings.record_decision(session, actor=actor, meeting_id=meeting_id, data=data)
+    return decisions.record_decision(session, actor=actor, meeting_id=meeting_id, data=data)
 
 
 @router.get(
@@ -317,4 +317,4 @@ def record_decision(
 def get_minutes(session: SessionDep, actor: Reader, meeting_id: uuid.UUID) -> str:
     """The protocol with Russian headings: details, attendees, agenda, decisions with their
     tallies and lifecycle steps, and the reflection. Ready to print or to convert to PDF."""
-    return meetings.minutes(session, actor=actor, meeting_id=meeting_id)
+    return minutes.minutes(session, actor=actor, meeting_id=meeting_id)

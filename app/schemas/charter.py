@@ -6,7 +6,7 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from app.models import AmendmentStatus, ChangeOp, VoteChoice
 from app.schemas.common import InputModel, IsoDate, NotNull, OutputModel
-from app.services.charter_workflow import AmendmentAction
+from app.services.charter.workflow import AmendmentAction
 
 # Version numbers are small; the bound keeps absurd ones out of SQL integer columns.
 MAX_VERSION = 1_000_000

@@ -1,20 +1,12 @@
-from functools import lru_cache
 from typing import Literal
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import get_engine
+from app.migrations import head_revision
 
 DatabaseState = Literal["ok", "unreachable", "not_migrated"]
-
-
-@lru_cache
-def _head_revision() -> str | None:
-    from app.cli import alembic_config
-
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def database_state() -> DatabaseState:
@@ -25,7 +17,7 @@ def database_state() -> DatabaseState:
             if not inspect(connection).has_table("alembic_version"):
                 return "not_migrated"
             revisions = connection.execute(text("SELECT version_num FROM alembic_version"))
-            at_head = list(revisions.scalars()) == [_head_revision()]
+            at_head = list(revisions.scalars()) == [head_revision()]
     except SQLAlchemyError:
         return "unreachable"
     return "ok" if at_head else "not_migrated"

@@ -19,11 +19,9 @@ from sqlalchemy import (
     union,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete
 
-from app.db import Db, driver_json, raw_utc
+from app.db import Db, driver_json, insert_for, raw_utc
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models import (
     Initiative,
@@ -358,10 +356,8 @@ async def list_initiatives(
 def _next_number(session: Session, year: int) -> int:
     """Gap-free per year even under concurrent creation: the counter row is locked by the
     UPDATE until the creating transaction ends, and rolled back with it."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert(InitiativeCodeCounter)
+        insert_for(session, InitiativeCodeCounter)
         .values(year=year, last_number=0)
         .on_conflict_do_nothing(index_elements=["year"])
     )

@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 from app.models import Initiative, InitiativeMember, InitiativeStatus, Role
 from app.models.base import utcnow
 from app.security import Principal
-from app.services import expertise_guards
+from app.services.expertise import guards as expertise_guards
 
 S = InitiativeStatus
 

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, case, delete, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from app.config import Settings
+from app.db import insert_for
 from app.errors import TooManyRequests
 from app.models.auth import LoginThrottle
 from app.models.base import UTCDateTime, utcnow
@@ -99,12 +99,7 @@ def _count_failure(
         return literal(moment, UTCDateTime())
 
     first_locks = limit <= 1
-    insert = (
-        postgresql.insert(table)
-        if session.get_bind().dialect.name == "postgresql"
-        else sqlite.insert(table)
-    )
-    stmt = insert.values(
+    stmt = insert_for(session, table).values(
         key=key,
         failures=1,
         window_started_at=now,

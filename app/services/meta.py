@@ -9,8 +9,10 @@ from app.schemas.initiatives import (
     LifecycleStep,
 )
 from app.schemas.meta import EnumGroup, EnumValue, ObjectRuleRow, PolicyMatrix, PolicyRow
-from app.services import charter_workflow, consultations, meetings, network
+from app.services import consultations, network
+from app.services.charter import workflow as charter_workflow
 from app.services.lifecycle import STEPS, TERMINAL, LifecycleAction, Party
+from app.services.meetings import labels as meeting_labels
 
 ROLE_LABELS = {
     Role.admin: ("Администратор", "Administrator"),
@@ -113,9 +115,9 @@ ENUM_GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "consultation_status": {k.value: v for k, v in consultations.STATUS_LABELS.items()},
     "consultation_outcome": {k.value: v for k, v in consultations.OUTCOME_LABELS.items()},
     "consultation_format": {k.value: v for k, v in consultations.FORMAT_LABELS.items()},
-    "meeting_format": {k.value: v for k, v in meetings.FORMAT_LABELS.items()},
-    "meeting_status": {k.value: v for k, v in meetings.STATUS_LABELS.items()},
-    "agenda_item_kind": {k.value: v for k, v in meetings.AGENDA_KIND_LABELS.items()},
+    "meeting_format": {k.value: v for k, v in meeting_labels.FORMAT_LABELS.items()},
+    "meeting_status": {k.value: v for k, v in meeting_labels.STATUS_LABELS.items()},
+    "agenda_item_kind": {k.value: v for k, v in meeting_labels.AGENDA_KIND_LABELS.items()},
     "expert_position": EXPERT_POSITION_LABELS,
     "review_status": REVIEW_STATUS_LABELS,
     "recommendation": RECOMMENDATION_LABELS,

@@ -14,7 +14,7 @@ from app.models.base import utcnow
 from app.pagination import SortKey, cursor_values, paginate_bound, split_page
 from app.policy import Action, can
 from app.schemas.users import PasswordChange, UserCreate, UserPublic, UserSelfUpdate, UserUpdate
-from app.security import Principal, hash_password, verify_password
+from app.security import SYSTEM, Principal, hash_password, verify_password
 from app.services import events, organizations
 from app.services.principals import parse_roles, roles_column
 from app.services.versioning import check_version
@@ -356,3 +356,23 @@ def get_visible_user(session: Session, *, actor: Principal, user_id: uuid.UUID) 
     if user_id != actor.id and not can(actor, Action.users_read):
         raise NotFound("Пользователь не найден")
     return get_user(session, user_id)
+
+
+def ensure_admin(session: Session, *, data: UserCreate) -> bool:
+    """Create the administrator; a person with that email already there gets the role, is
+    reactivated and takes the password given (the way back in for a locked-out office)."""
+    email = normalize_email(data.email)
+    existing = session.scalars(select(User).where(col(User.email) == email)).first()
+    if existing is None:
+        create_user(session, actor=SYSTEM, data=data.model_copy(update={"roles": [Role.admin]}))
+        return True
+    current = get_user(session, existing.id)
+    update_user(
+        session,
+        actor=SYSTEM,
+        user_id=existing.id,
+        data=UserUpdate(roles=sorted({*current.roles, Role.admin}), is_active=True),
+        if_match=None,
+    )
+    reset_password(session, actor=SYSTEM, user_id=existing.id, password=data.password)
+    return False

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.models import AgendaItemKind, Initiative, MeetingFormat, MeetingStatus, User
+from app.demo.base import EXPERT, EXPERT2, HEAD, MEMBER, MEMBER2, Cast
+from app.models import AgendaItemKind, Initiative, MeetingFormat, MeetingStatus
 from app.models.base import clock_at
 from app.schemas.meetings import (
     AgendaItemCreate,
@@ -22,13 +23,10 @@ from app.schemas.meetings import (
     MeetingUpdate,
     ReflectionIn,
 )
-from app.security import Principal
-from app.services import meetings
-from app.services.principals import load_principal
+from app.services.meetings import agenda, decisions, planning
 
 K = AgendaItemKind
-HEAD, MEMBER = "head@example.org", "member@example.org"
-OFFICE = [HEAD, MEMBER, "member2@example.org", "expert@example.org", "expert2@example.org"]
+OFFICE = [HEAD, MEMBER, MEMBER2, EXPERT, EXPERT2]
 LIFT = "«Образовательный лифт»"
 LIFT_SCHOOLS = [
     "МБОУ СОШ № 7",
@@ -158,15 +156,7 @@ PLANNED = {
 
 
 def load(session: Session) -> int:
-    people: dict[str, Principal] = {}
-
-    def principal(email: str) -> Principal:
-        if email not in people:
-            user_id = session.scalars(select(col(User.id)).where(col(User.email) == email)).one()
-            found = load_principal(session, str(user_id))
-            assert found is not None
-            people[email] = found
-        return people[email]
+    principal = Cast(session)
 
     def initiative_id(prefix: str) -> Any:
         return session.scalars(
@@ -177,7 +167,7 @@ def load(session: Session) -> int:
     for item in [*MEETINGS, PLANNED]:
         start: datetime = item["at"]
         with clock_at(start - timedelta(days=14)):
-            meeting = meetings.create_meeting(
+            meeting = planning.create_meeting(
                 session,
                 actor=head,
                 data=MeetingCreate(
@@ -189,10 +179,10 @@ def load(session: Session) -> int:
                     attendees=[AttendeeIn(user_id=principal(e).id) for e in OFFICE],
                 ),
             )
-            agenda = []
+            items = []
             for kind, title, initiative, presenter, minutes, _ in item["agenda"]:
-                agenda.append(
-                    meetings.add_agenda_item(
+                items.append(
+                    agenda.add_agenda_item(
                         session,
                         actor=head,
                         meeting_id=meeting.id,
@@ -209,7 +199,7 @@ def load(session: Session) -> int:
             continue
         absent = set(item.get("absent", []))
         with clock_at(start):
-            meetings.update_meeting(
+            planning.update_meeting(
                 session,
                 actor=head,
                 meeting_id=meeting.id,
@@ -222,11 +212,11 @@ def load(session: Session) -> int:
                 ),
                 if_match=None,
             )
-        for n, (agenda_item, entry) in enumerate(zip(agenda, item["agenda"], strict=True)):
+        for n, (agenda_item, entry) in enumerate(zip(items, item["agenda"], strict=True)):
             if entry[5] is None:
                 continue
             with clock_at(start + timedelta(minutes=10 * (n + 1))):
-                meetings.record_decision(
+                decisions.record_decision(
                     session,
                     actor=head,
                     meeting_id=meeting.id,
@@ -234,7 +224,7 @@ def load(session: Session) -> int:
                 )
         if "reflection" in item:
             with clock_at(start + timedelta(hours=3)):
-                meetings.update_meeting(
+                planning.update_meeting(
                     session,
                     actor=head,
                     meeting_id=meeting.id,

@@ -1,5 +1,6 @@
-"""Lifecycle guards that belong to expertise. Kept apart from services/expertise.py so the
-lifecycle table can name them without an import cycle."""
+"""Lifecycle guards and effects that belong to expertise. Kept apart from the rest of the
+package (which imports the lifecycle) so the lifecycle table can name them without an import
+cycle."""
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col

@@ -1,25 +1,15 @@
-"""Demo data: the organizations of the source document and fictional people in every role."""
-
-import uuid
+"""The organizations of the source document and fictional people in every role."""
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.models import Organization, OrganizationKind, Role, User
 from app.schemas.organizations import OrganizationCreate
-from app.schemas.users import UserCreate, UserUpdate
-from app.security import Principal, hash_password
-from app.services import (
-    demo_consultations,
-    demo_initiatives,
-    demo_meetings,
-    demo_network,
-    organizations,
-    users,
-)
+from app.schemas.users import UserCreate
+from app.security import SYSTEM, hash_password
+from app.services import organizations, users
 
 DEMO_PASSWORD = "demo-password"
-SYSTEM = Principal(id=uuid.UUID(int=0), kind="system", name="system")
 
 ORGANIZATIONS: list[tuple[str, str, OrganizationKind, bool]] = [
     (
@@ -152,20 +142,15 @@ PEOPLE: list[tuple[str, str, str, str, list[Role]]] = [
     ),
 ]
 
-DEMO_LOGINS: list[tuple[str, str]] = [
-    ("admin", "admin@example.org"),
-    ("office_head", "head@example.org"),
-    ("office_member", "member@example.org"),
-    ("expert", "expert@example.org"),
-    ("participant", "teacher@example.org"),
-    ("observer", "observer@example.org"),
-]
+
+def already_loaded(session: Session) -> bool:
+    return (
+        session.execute(select(col(User.id)).where(col(User.email) == PEOPLE[0][0])).first()
+        is not None
+    )
 
 
-def load_demo_data(session: Session) -> list[tuple[str, str]] | None:
-    """Idempotent: returns None when the demo people are already there."""
-    if session.execute(select(col(User.id)).where(col(User.email) == PEOPLE[0][0])).first():
-        return None
+def load(session: Session) -> None:
     by_short_name: dict[str, Organization] = {}
     for name, short_name, kind, centre in ORGANIZATIONS:
         existing = session.scalars(
@@ -195,30 +180,3 @@ def load_demo_data(session: Session) -> list[tuple[str, str]] | None:
             hashed_password=hashed,
         )
     session.flush()
-    demo_initiatives.load(session)
-    demo_consultations.load(session)
-    demo_meetings.load(session)
-    demo_network.load(session)
-    return DEMO_LOGINS
-
-
-def ensure_admin(session: Session, *, data: UserCreate) -> bool:
-    """Create the administrator; a person with that email already there gets the role, is
-    reactivated and takes the password given (the way back in for a locked-out office)."""
-    email = users.normalize_email(data.email)
-    existing = session.scalars(select(User).where(col(User.email) == email)).first()
-    if existing is None:
-        users.create_user(
-            session, actor=SYSTEM, data=data.model_copy(update={"roles": [Role.admin]})
-        )
-        return True
-    current = users.get_user(session, existing.id)
-    users.update_user(
-        session,
-        actor=SYSTEM,
-        user_id=existing.id,
-        data=UserUpdate(roles=sorted({*current.roles, Role.admin}), is_active=True),
-        if_match=None,
-    )
-    users.reset_password(session, actor=SYSTEM, user_id=existing.id, password=data.password)
-    return False

@@ -69,6 +69,12 @@ STATUS_LABELS: dict[AmendmentStatus, tuple[str, str]] = {
     S.withdrawn: ("Отозвана", "Withdrawn"),
     S.superseded: ("Устарела (устав изменился)", "Superseded"),
 }
+
+
+def status_label(status: AmendmentStatus) -> str:
+    return STATUS_LABELS[status][0]
+
+
 CHANGE_OP_LABELS: dict[str, tuple[str, str]] = {
     "add": ("Добавить раздел", "Add a section"),
     "modify": ("Изменить раздел", "Modify a section"),

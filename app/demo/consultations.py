@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.models import ConsultationFormat, ConsultationOutcome, Initiative, User
+from app.demo.base import EXPERT, HEAD, MEMBER, Cast
+from app.models import ConsultationFormat, ConsultationOutcome, Initiative
 from app.models.base import clock_at
 from app.schemas.consultations import (
     ConsultationClose,
@@ -16,12 +17,9 @@ from app.schemas.consultations import (
     ConsultationUpdate,
     SessionCreate,
 )
-from app.security import Principal
 from app.services import consultations
-from app.services.principals import load_principal
 
 F = ConsultationFormat
-HEAD, MEMBER = "head@example.org", "member@example.org"
 
 
 def at(year: int, month: int, day: int, hour: int = 9) -> datetime:
@@ -57,9 +55,9 @@ TRACKS: list[dict[str, Any]] = [
         "проектный замысел.",
         "format": F.online,
         "requested": at(2021, 9, 20),
-        "assigned": (MEMBER, at(2021, 9, 22), ["expert@example.org"]),
+        "assigned": (MEMBER, at(2021, 9, 22), [EXPERT]),
         "sessions": [
-            ("expert@example.org", at(2021, 9, 28, 12), F.online, 45,
+            (EXPERT, at(2021, 9, 28, 12), F.online, 45,
              "Определили проблему: ученики не переносят приёмы чтения между предметами.",
              "Собрать команду из трёх школ; набросать замысел в системе."),
         ],
@@ -85,15 +83,7 @@ TRACKS: list[dict[str, Any]] = [
 
 
 def load(session: Session) -> int:
-    people: dict[str, Principal] = {}
-
-    def principal(email: str) -> Principal:
-        if email not in people:
-            user_id = session.scalars(select(col(User.id)).where(col(User.email) == email)).one()
-            found = load_principal(session, str(user_id))
-            assert found is not None
-            people[email] = found
-        return people[email]
+    principal = Cast(session)
 
     for item in TRACKS:
         initiative_id = None

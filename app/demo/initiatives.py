@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.demo.base import HEAD, MEMBER, Cast
 from app.models import (
     EducationLevel,
     ExpertPosition,
@@ -16,7 +17,6 @@ from app.models import (
     InitiativeKind,
     Organization,
     Recommendation,
-    User,
 )
 from app.models.base import clock_at
 from app.schemas.expertise import (
@@ -31,11 +31,11 @@ from app.schemas.expertise import (
 )
 from app.schemas.initiatives import InitiativeCreate, TeamMemberIn, TransitionCreate
 from app.security import Principal
-from app.services import expertise, initiatives
+from app.services import initiatives
+from app.services.expertise import assignments, conclusions, criteria, experts
 from app.services.lifecycle import LifecycleAction as A
-from app.services.principals import load_principal
 
-AUTHOR, HEAD, MEMBER = "author", "head@example.org", "member@example.org"
+AUTHOR = "author"
 
 
 def at(year: int, month: int, day: int) -> datetime:
@@ -265,7 +265,7 @@ def criteria_in(rows: list[tuple[str, str, str, int, float, str]]) -> list[Crite
 
 def _criteria(session: Session, head: Principal) -> None:
     with clock_at(at(2020, 9, 1)):
-        expertise.create_criteria_set(
+        criteria.create_criteria_set(
             session,
             actor=head,
             data=CriteriaSetCreate(
@@ -293,7 +293,7 @@ def _review(
     ][:2]
     for n, (expert, position) in enumerate(chosen):
         with clock_at(decided_at - timedelta(days=9)):
-            review = expertise.assign_review(
+            review = assignments.assign_review(
                 session,
                 actor=principal(MEMBER),
                 initiative_id=initiative_id,
@@ -302,9 +302,11 @@ def _review(
                 ),
             )
         with clock_at(decided_at - timedelta(days=7)):
-            expertise.accept_review(session, actor=expert, review_id=review.id, data=ReviewAccept())
+            assignments.accept_review(
+                session, actor=expert, review_id=review.id, data=ReviewAccept()
+            )
         with clock_at(decided_at - timedelta(days=3 - n)):
-            expertise.submit_conclusion(
+            conclusions.submit_conclusion(
                 session,
                 actor=expert,
                 review_id=review.id,
@@ -326,7 +328,7 @@ def _review(
                 if_match=None,
             )
         with clock_at(decided_at - timedelta(days=1)):
-            expertise.rate_quality(
+            conclusions.rate_quality(
                 session,
                 actor=principal(HEAD),
                 review_id=review.id,
@@ -335,15 +337,7 @@ def _review(
 
 
 def load(session: Session) -> int:
-    people: dict[str, Principal] = {}
-
-    def principal(email: str) -> Principal:
-        if email not in people:
-            user_id = session.scalars(select(col(User.id)).where(col(User.email) == email)).one()
-            found = load_principal(session, str(user_id))
-            assert found is not None
-            people[email] = found
-        return people[email]
+    principal = Cast(session)
 
     orgs = dict(session.execute(select(col(Organization.short_name), col(Organization.id))).all())
     _criteria(session, principal(HEAD))
@@ -377,7 +371,7 @@ def load(session: Session) -> int:
                     if_match=None,
                 )
     with clock_at(at(2021, 6, 15)):
-        expertise.grant_position(
+        experts.grant_position(
             session,
             actor=principal(HEAD),
             user_id=principal("expert2@example.org").id,
