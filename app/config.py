@@ -1,3 +1,6 @@
+import logging
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -6,7 +9,30 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_JWT_SECRET = "change-me-development-only-secret-0123456789"
+# Where a server started without PROJOFFICE_JWT_SECRET (development, test) keeps the random key
+# it made on its first start: next to the default SQLite file, never in the repository.
+DEVELOPMENT_SECRET_FILE = PROJECT_ROOT / "var" / "jwt-secret"
+
+logger = logging.getLogger("app.config")
+
+
+def development_secret(path: Path) -> str:
+    """The random signing key kept in `path`, made on first use. A key written in the code
+    would let anyone who reads it forge an administrator's token for such a server."""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        # O_EXCL: of two processes starting at once, one writes and both read the same key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(key)
+    return key
 
 
 class Settings(BaseSettings):
@@ -16,7 +42,8 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'projoffice.db'}"
-    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
+    # None: production refuses to start; elsewhere a random key kept in var/jwt-secret.
+    jwt_secret: SecretStr | None = None
     jwt_issuer: str = "projoffice"
     jwt_audience: str = "projoffice-api"
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -70,17 +97,36 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> "Settings":
+    def _signing_key(self) -> "Settings":
+        if self.jwt_secret is None:
+            if self.env == "production":
+                raise ValueError(
+                    "PROJOFFICE_JWT_SECRET must be set to a random string of at least 32 "
+                    "characters when PROJOFFICE_ENV=production"
+                )
+            self.jwt_secret = SecretStr(development_secret(DEVELOPMENT_SECRET_FILE))
+            logger.warning(
+                "PROJOFFICE_JWT_SECRET is not set: tokens are signed with a random key kept in "
+                "%s. Set PROJOFFICE_JWT_SECRET (and PROJOFFICE_ENV=production) for a real "
+                "deployment.",
+                DEVELOPMENT_SECRET_FILE,
+            )
+            return self
         secret = self.jwt_secret.get_secret_value().strip()
         if not secret:
             # An empty HS256 key signs tokens anyone can forge, in any environment.
             raise ValueError("PROJOFFICE_JWT_SECRET must not be empty")
-        if self.env == "production" and (secret == DEFAULT_JWT_SECRET or len(secret) < 32):
+        if self.env == "production" and len(secret) < 32:
             raise ValueError(
                 "PROJOFFICE_JWT_SECRET must be set to a random string of at least 32 characters "
                 "when PROJOFFICE_ENV=production"
             )
         return self
+
+    @property
+    def signing_key(self) -> str:
+        assert self.jwt_secret is not None  # set by the validator
+        return self.jwt_secret.get_secret_value()
 
     @property
     def is_sqlite(self) -> bool:

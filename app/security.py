@@ -109,13 +109,13 @@ def create_token(
         payload["fam"] = str(family_id)
     if scopes:
         payload["scope"] = " ".join(scopes)
-    token = jwt.encode(payload, settings.jwt_secret.get_secret_value(), algorithm=JWT_ALGORITHM)
+    token = jwt.encode(payload, settings.signing_key, algorithm=JWT_ALGORITHM)
     return token, TokenClaims(subject, token_type, jti, family_id, expires_at)
 
 
 def decode_token(settings: Settings, token: str, *, expected_type: TokenType) -> TokenClaims:
     claims, expires, not_before, issued = _verified(
-        settings.jwt_secret.get_secret_value(),
+        settings.signing_key,
         settings.jwt_audience,
         settings.jwt_issuer,
         token,

@@ -6,6 +6,7 @@ created there and dropped at the end).
 
 import atexit
 import os
+import secrets
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ from sqlalchemy.engine import Engine, make_url
 
 SERVER_URL = os.environ.get("TEST_DATABASE_URL")
 os.environ["PROJOFFICE_ENV"] = "test"
+# One key for the run and every server it starts, instead of a key file in var/.
+os.environ.setdefault("PROJOFFICE_JWT_SECRET", secrets.token_urlsafe(48))
 os.environ.pop("PROJOFFICE_DOCS_ENABLED", None)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from jose import jwt
 
+from app import config
 from app.config import get_settings
 from app.models import Role
 from app.security import create_token
@@ -60,7 +61,7 @@ def claims(**overrides: Any) -> dict[str, Any]:
 def forge(
     *, secret: str | None = None, algorithm: str = "HS256", **overrides: Any
 ) -> dict[str, str]:
-    key = secret or get_settings().jwt_secret.get_secret_value()
+    key = secret or get_settings().signing_key
     return bearer(jwt.encode(claims(**overrides), key, algorithm=algorithm))
 
 
@@ -171,7 +172,7 @@ class TestRefresh:
         """The issued token with some claims changed, signed with our key: its row is stored,
         so only the changed claim can make it fail."""
         payload = {**jwt.get_unverified_claims(refresh_token), **overrides}
-        return jwt.encode(payload, get_settings().jwt_secret.get_secret_value(), "HS256")
+        return jwt.encode(payload, get_settings().signing_key, "HS256")
 
     def test_control_a_resigned_refresh_token_rotates(self, client, participant):
         pair = tokens(client, participant.email)
@@ -540,3 +541,28 @@ class TestDeactivatedUser:
         assert login(client, person.email).status_code == 200
         again = client.post(REFRESH, json={"refresh_token": pair["refresh_token"]})
         assert_problem(again, 401, "invalid_refresh_token")
+
+
+class TestDevelopmentKey:
+    """A server started without PROJOFFICE_JWT_SECRET signs with a key of its own, not with one
+    anyone can read in the code."""
+
+    FORMER_DEFAULT = "change-me-development-only-secret-0123456789"
+
+    @pytest.fixture
+    def development_server(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("PROJOFFICE_ENV", "development")
+        monkeypatch.delenv("PROJOFFICE_JWT_SECRET")
+        monkeypatch.setattr(config, "DEVELOPMENT_SECRET_FILE", tmp_path / "jwt-secret")
+        get_settings.cache_clear()
+        yield get_settings()
+        get_settings.cache_clear()
+
+    def test_a_token_signed_with_the_former_default_key_is_refused(
+        self, client, admin, development_server
+    ):
+        assert development_server.signing_key != self.FORMER_DEFAULT
+        forged = forge(secret=self.FORMER_DEFAULT, sub=str(admin.id))
+        assert_problem(client.get(ME, headers=forged), 401, "invalid_token")
+        issued = login(client, admin.email).json()["access_token"]
+        assert client.get(ME, headers=bearer(issued)).status_code == 200

@@ -1,11 +1,14 @@
 """Every setting is documented where operators look (README, .env.example); the secret rules."""
 
+import logging
+import stat
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from app.config import DEFAULT_JWT_SECRET, Settings
+from app import config
+from app.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,8 +36,8 @@ class TestJwtSecret:
 
     @pytest.mark.parametrize(
         "secret",
-        [None, DEFAULT_JWT_SECRET, "short-secret", " " * 40],
-        ids=["missing", "default", "short", "blank"],
+        [None, "short-secret", " " * 40],
+        ids=["missing", "short", "blank"],
     )
     def test_production_refuses_a_weak_secret(self, monkeypatch, secret):
         monkeypatch.setenv("PROJOFFICE_ENV", "production")
@@ -55,5 +58,27 @@ class TestJwtSecret:
         with pytest.raises(ValidationError, match="must not be empty"):
             Settings()
 
-    def test_development_falls_back_to_its_own_secret(self, monkeypatch):
-        assert Settings().jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET
+    @pytest.mark.parametrize("env", ["development", "test"])
+    def test_without_a_secret_a_random_one_is_made_and_kept(self, monkeypatch, tmp_path, env):
+        """Not a key written in the code (anyone could forge tokens with it), but one made on
+        the first start, kept in the local data folder, readable by its owner only, and taken
+        again by the next start, so tokens outlive a restart."""
+        monkeypatch.setenv("PROJOFFICE_ENV", env)
+        kept = tmp_path / "var" / "jwt-secret"
+        monkeypatch.setattr(config, "DEVELOPMENT_SECRET_FILE", kept)
+        first = Settings().signing_key
+        assert len(first) >= 48
+        assert kept.read_text() == first
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        assert Settings().signing_key == first
+
+        elsewhere = tmp_path / "other" / "jwt-secret"
+        monkeypatch.setattr(config, "DEVELOPMENT_SECRET_FILE", elsewhere)
+        assert Settings().signing_key != first
+
+    def test_running_without_a_secret_is_warned_about(self, monkeypatch, tmp_path, caplog):
+        monkeypatch.setattr(config, "DEVELOPMENT_SECRET_FILE", tmp_path / "jwt-secret")
+        with caplog.at_level(logging.WARNING, logger="app.config"):
+            Settings()
+        assert "PROJOFFICE_JWT_SECRET is not set" in caplog.text
+        assert str(tmp_path / "jwt-secret") in caplog.text
