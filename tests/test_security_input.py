@@ -317,6 +317,27 @@ def _too_long_body(op: Operation) -> dict[str, Any]:
     return {name: value for name, value in found.items() if value is not None}
 
 
+def _with_nul(schema: dict[str, Any]) -> Any:
+    """A text value with a NUL character in it, or None when the schema takes no free text."""
+    schema = resolve(schema)
+    for option in schema.get("anyOf", []):
+        value = _with_nul(option)
+        if value is not None:
+            return value
+    if schema.get("type") == "string" and not {"enum", "format", "const"} & set(schema):
+        return "до\x00после"
+    if schema.get("type") == "array":
+        item = _with_nul(schema.get("items", {}))
+        return None if item is None else [item]
+    return None
+
+
+def _nul_body(op: Operation) -> dict[str, Any]:
+    schema = resolve(json_body_schema(op) or {})
+    found = {name: _with_nul(prop) for name, prop in schema.get("properties", {}).items()}
+    return {name: value for name, value in found.items() if value is not None}
+
+
 def _too_long_query(op: Operation) -> dict[str, Any]:
     params = operation_schema(op).get("parameters", [])
     found = {p["name"]: _too_long(p["schema"]) for p in params if p["in"] == "query"}
@@ -382,6 +403,16 @@ class TestRefused(SharedRows):
         problem = assert_problem(response, 422, "validation_error")
         named = {e["loc"][1] for e in problem["errors"] if len(e["loc"]) > 1}
         assert set(broken) <= named, (set(broken) - named, problem["errors"])
+
+    @pytest.mark.parametrize("op", [op for op in BODY_OPS if _nul_body(op)], ids=ids)
+    def test_a_nul_character_in_text_is_refused_by_name(self, client, shared_superuser, op):
+        """PostgreSQL cannot store it and SQLite would: both refuse it before any write."""
+        nul = _nul_body(op)
+        body = {**sample(json_body_schema(op) or {}), **nul}
+        response = call(client, op, headers=shared_superuser.headers, body=body)
+        problem = assert_problem(response, 422, "validation_error")
+        named = {e["loc"][1] for e in problem["errors"] if len(e["loc"]) > 1}
+        assert set(nul) <= named, (set(nul) - named, problem["errors"])
 
     @pytest.mark.parametrize(
         "op", [op for op in OPERATIONS if op.method == "GET" and _too_long_query(op)], ids=ids

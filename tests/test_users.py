@@ -105,6 +105,15 @@ class TestUpdateMe:
         headers = service_headers(client, admin, ["kpi:read"])
         assert_problem(client.patch(ME, json={"full_name": "X"}, headers=headers), 403)
 
+    def test_a_nul_character_is_refused_and_nothing_changes(self, client, participant):
+        """Refused alike on both databases (SQLite would have stored it)."""
+        before = client.get(ME, headers=participant.headers).json()
+        response = client.patch(ME, json={"full_name": "abc\u0000def"}, headers=participant.headers)
+        problem = assert_problem(response, 422, "validation_error")
+        assert [e["loc"] for e in problem["errors"]] == [["body", "full_name"]]
+        assert "NUL" in problem["errors"][0]["msg"]
+        assert client.get(ME, headers=participant.headers).json() == before
+
     @pytest.mark.parametrize(
         "body",
         [

@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
 )
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -57,10 +58,31 @@ NotNull = Field(json_schema_extra=_omit_null)
 refused (422), so the documented schema does not offer null."""
 
 
+def _refuse_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("Текст не может содержать символ NUL (\\u0000)")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_nul(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+    return value
+
+
 class InputModel(BaseModel):
-    """Request bodies refuse unknown fields: a stray `roles` or `id` is a 422, never applied."""
+    """Request bodies refuse unknown fields: a stray `roles` or `id` is a 422, never applied.
+    Nor do they take a NUL character anywhere in their text: PostgreSQL cannot store one and
+    SQLite would keep it, so both databases refuse it alike, naming the field."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return _refuse_nul(value)
 
 
 class OutputModel(BaseModel):
