@@ -3,7 +3,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,6 +95,18 @@ class Settings(BaseSettings):
     charter_blocks_to_reject: int = Field(
         default=1, ge=1, description="This many reasoned `block` votes reject an amendment"
     )
+    maturity_gating: Literal["advisory", "enforced"] = Field(
+        default="advisory",
+        description="`enforced`: a capability whose function is below its required level "
+        "answers 409; `advisory`: nothing is blocked, GET /office/capabilities shows it",
+    )
+    maturity_required_levels: dict[str, Annotated[int, Field(ge=0, le=5)]] = Field(
+        default_factory=dict,
+        description="Capability code → the level its function needs (unlisted ones: 1), as JSON",
+    )
+    maturity_stale_months: int = Field(
+        default=12, ge=1, le=120, description="An assessment older than this is stale"
+    )
 
     @model_validator(mode="after")
     def _signing_key(self) -> "Settings":
@@ -120,6 +132,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PROJOFFICE_JWT_SECRET must be set to a random string of at least 32 characters "
                 "when PROJOFFICE_ENV=production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unknown_capabilities(self) -> "Settings":
+        # Imported when validating: importing the settings must not load the models too.
+        from app.services.maturity.capabilities import unknown_codes
+
+        unknown = unknown_codes(set(self.maturity_required_levels))
+        if unknown:
+            # A misspelt code would leave its capability at the default level unnoticed.
+            raise ValueError(
+                f"PROJOFFICE_MATURITY_REQUIRED_LEVELS names unknown capabilities: {unknown}"
             )
         return self
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Response
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
@@ -13,6 +13,8 @@ from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.policy import Action, can
 from app.security import InvalidToken, Principal, decode_token
 from app.services import principals
+from app.services.maturity import gating
+from app.services.maturity.capabilities import Capability
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token",
@@ -83,6 +85,35 @@ class PolicyCheck:
 def require(action: Action) -> PolicyCheck:
     """A dependency that lets the call through only when the policy allows `action`."""
     return PolicyCheck(action)
+
+
+class CapabilityGate:
+    """The dependency `gated(capability)` returns: under PROJOFFICE_MATURITY_GATING=enforced a
+    request through a capability whose office function is below its required level is a 409
+    `capability_not_mastered`. It names its `capability`, so the tests can check that the
+    routes of every capability of the table (services/maturity/capabilities.py) carry it.
+    Declared after the route's `require(...)`: who may not act at all hears 403 first."""
+
+    def __init__(self, capability: Capability) -> None:
+        self.capability = capability
+
+    async def __call__(self, request: Request, db: DbDep, _: CurrentPrincipal) -> None:
+        settings = get_settings()
+        if settings.maturity_gating != "enforced":
+            return
+        # The body is parsed and cached by the time dependencies run.
+        body = await request.json() if await request.body() else None
+        if gating.uses(self.capability, body):
+            await gating.check_capability(db, capability=self.capability, settings=settings)
+
+    def __repr__(self) -> str:
+        return f"gated({self.capability.value!r})"
+
+
+def gated(capability: Capability) -> CapabilityGate:
+    """A dependency that lets a request through a capability only once the office masters it
+    (when gating is enforced)."""
+    return CapabilityGate(capability)
 
 
 async def current_user(principal: CurrentPrincipal) -> Principal:

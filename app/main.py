@@ -22,6 +22,7 @@ from app.routers import (
     expertise,
     health,
     initiatives,
+    maturity,
     meetings,
     meta,
     network,
@@ -61,6 +62,11 @@ TAGS = [
         "description": "Устав сети: версии, поправки, обсуждение, голосование, согласие",
     },
     {"name": "network", "description": "События сети и граф её связей"},
+    {
+        "name": "maturity",
+        "description": "Зрелость проектного офиса: функции, самооценка, профиль, рост, "
+        "возможности API, которые открываются с ростом зрелости",
+    },
     {"name": "service-accounts", "description": "Интеграции и скрипты KPI"},
     {"name": "audit", "description": "Журнал действий"},
     {"name": "meta", "description": "Справочники и матрица прав"},
@@ -109,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         network.router,
         consultations.router,
         meetings.router,
+        maturity.router,
         service_accounts.router,
         audit.router,
         meta.router,

@@ -45,6 +45,9 @@ class Action(StrEnum):
     reviews_manage = "reviews.manage"
     experts_read = "experts.read"
     expert_positions_grant = "experts.grant_position"
+    maturity_read = "maturity.read"
+    maturity_assess = "maturity.assess"
+    capabilities_read = "capabilities.read"
 
 
 class Scope(StrEnum):
@@ -65,6 +68,8 @@ OFFICE = frozenset({Role.admin, Role.office_head, Role.office_member})
 OFFICE_STAFF = frozenset({Role.office_head, Role.office_member})
 # Members of the network: they propose, vote on and acknowledge its rules and record its events.
 NETWORK_MEMBERS = frozenset({Role.participant, Role.expert, Role.office_member, Role.office_head})
+# The office's self-assessment is the office's and its supervisors' (the department observes).
+SEES_ALL_MATURITY = frozenset({Role.admin, Role.office_head, Role.office_member, Role.observer})
 
 POLICY: dict[Action, Rule] = {
     Action.users_read: Rule("Просматривать справочник пользователей", OFFICE),
@@ -164,6 +169,18 @@ POLICY: dict[Action, Rule] = {
     ),
     Action.meetings_write: Rule(
         "Планировать и проводить заседания, вести повестку, решения и рефлексию", OFFICE_STAFF
+    ),
+    Action.maturity_read: Rule(
+        "Просматривать функции офиса, оценки их зрелости, профиль и его историю",
+        SEES_ALL_MATURITY,
+        frozenset({Scope.kpi_read}),
+    ),
+    Action.maturity_assess: Rule(
+        "Оценивать зрелость функций проектного офиса", frozenset({Role.office_head})
+    ),
+    # Every signed-in person: a frontend hides what the office has not mastered yet.
+    Action.capabilities_read: Rule(
+        "Видеть, какие возможности API освоены офисом", ALL_ROLES, frozenset({Scope.kpi_read})
     ),
 }
 

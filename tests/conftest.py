@@ -69,6 +69,8 @@ get_write_engine.cache_clear()
 
 
 _TABLES: list[str] = []
+# Reference data the migrations seed (a fresh database has it): kept between tests.
+SEEDED_TABLES = frozenset({"alembic_version", "office_function"})
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -79,7 +81,7 @@ def database() -> Iterator[str]:
     # Empty what the migrations built (children first), not what the models declare.
     built = MetaData()
     built.reflect(get_engine())
-    _TABLES.extend(t.name for t in reversed(built.sorted_tables) if t.name != "alembic_version")
+    _TABLES.extend(t.name for t in reversed(built.sorted_tables) if t.name not in SEEDED_TABLES)
     yield DATABASE_URL
     _drop_database()
 

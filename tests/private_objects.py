@@ -257,6 +257,8 @@ NOT_PRIVATE = {
     "event_id": "network events are open to every reader; editing someone else's is a 403 rule",
     "organization_id": "organizations are a directory read by every role",
     "account_id": "service accounts are the administrators' alone, by the role table",
+    "code": "the office's functions are one catalogue, read whole by every maturity reader",
+    "assessment_id": "the office's self-assessments are read by every maturity reader alike",
 }
 
 # The owner's own GETs that do not answer 200, for a reason that is not privacy: the answer

@@ -18,10 +18,11 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from app.deps import PolicyCheck, current_user, get_current_principal
+from app.deps import CapabilityGate, PolicyCheck, current_user, get_current_principal
 from app.main import create_app
 from app.policy import Action, can
 from app.security import Principal
+from app.services.maturity.capabilities import Capability
 
 # Operations anyone may call without a token. Everything else must answer 401 to anonymous.
 PUBLIC = frozenset(
@@ -50,6 +51,11 @@ class Operation:
     actions: frozenset[Action]
     authenticated: bool
     users_only: bool
+    # Every `gated(capability)` among its dependencies: the capabilities the office's maturity
+    # governs that the route uses.
+    capabilities: frozenset[Capability] = frozenset()
+    # Whether each gate is solved after every `require(...)`: who may not act hears 403 first.
+    gated_after_policy: bool = True
 
     @property
     def key(self) -> str:
@@ -98,6 +104,8 @@ def operations(app: FastAPI, *, in_schema_only: bool = True) -> list[Operation]:
             continue
         calls = list(_calls(route.dependant))
         actions = frozenset(c.action for c in calls if isinstance(c, PolicyCheck))
+        policy = [i for i, c in enumerate(calls) if isinstance(c, PolicyCheck)]
+        gates = [i for i, c in enumerate(calls) if isinstance(c, CapabilityGate)]
         for method in sorted(route.methods):
             found.append(
                 Operation(
@@ -107,6 +115,10 @@ def operations(app: FastAPI, *, in_schema_only: bool = True) -> list[Operation]:
                     actions=actions,
                     authenticated=get_current_principal in calls,
                     users_only=current_user in calls,
+                    capabilities=frozenset(
+                        c.capability for c in calls if isinstance(c, CapabilityGate)
+                    ),
+                    gated_after_policy=not gates or max(policy, default=-1) < min(gates),
                 )
             )
     return sorted(found, key=lambda op: (op.path, op.method))

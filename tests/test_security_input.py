@@ -205,6 +205,10 @@ BOUNDED_LISTS = {
     "GET /api/v1/meta/lifecycle": "the lifecycle table: fixed",
     "GET /api/v1/meta/policy": "the policy table: fixed",
     "GET /api/v1/charter": "one charter version: its sections",
+    "GET /api/v1/office/capabilities": "the capability table: fixed",
+    "GET /api/v1/office/maturity": "one entry per function of the seeded catalogue (17)",
+    "GET /api/v1/office/maturity/history": "one point per day the head recorded assessments: "
+    "a few days a year",
 }
 # Collections that are not pages but are cut at a documented maximum, with a flag saying so:
 # operation → (the capping parameter, the field that says the answer was cut).

@@ -7,7 +7,7 @@ services never import it. Each module loads one domain; `load_demo_data` runs th
 
 from sqlmodel import Session
 
-from app.demo import charter, consultations, initiatives, meetings, network, people
+from app.demo import charter, consultations, initiatives, maturity, meetings, network, people
 from app.demo.people import DEMO_PASSWORD
 
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "load_demo_data"]
@@ -32,4 +32,6 @@ def load_demo_data(session: Session) -> list[tuple[str, str]] | None:
     meetings.load(session)
     charter.load(session)
     network.load(session)
+    # Last: each assessment keeps the facts the rest of the demo has recorded by its date.
+    maturity.load(session)
     return DEMO_LOGINS

@@ -44,6 +44,12 @@ from app.models.initiatives import (
     TeamRole,
     Transition,
 )
+from app.models.maturity import (
+    EvidenceLinkKind,
+    FunctionOrigin,
+    MaturityAssessment,
+    OfficeFunction,
+)
 from app.models.meetings import (
     AgendaItem,
     AgendaItemKind,
@@ -89,14 +95,17 @@ __all__ = [
     "Decision",
     "EducationLevel",
     "Event",
+    "EvidenceLinkKind",
     "ExpertPosition",
     "ExpertPositionGrant",
+    "FunctionOrigin",
     "Initiative",
     "InitiativeCodeCounter",
     "InitiativeKind",
     "InitiativeMember",
     "InitiativeStatus",
     "InitiativeTopic",
+    "MaturityAssessment",
     "Meeting",
     "MeetingAttendee",
     "MeetingCounter",
@@ -108,6 +117,7 @@ __all__ = [
     "NetworkEventOrganization",
     "NetworkEventParticipant",
     "NetworkNodeKind",
+    "OfficeFunction",
     "Organization",
     "OrganizationKind",
     "Recommendation",

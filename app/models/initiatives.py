@@ -134,7 +134,11 @@ class Transition(SQLModel, table=True):
     """One step of an initiative's lifecycle: who, when, from, to, why."""
 
     __tablename__ = "transition"
-    __table_args__ = (Index("ix_transition_initiative_id_id", "initiative_id", "id"),)
+    __table_args__ = (
+        Index("ix_transition_initiative_id_id", "initiative_id", "id"),
+        # Decisions and starts over a period (the office's maturity evidence).
+        Index("ix_transition_action_at", "action", "at"),
+    )
 
     id: int | None = Field(
         default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")

@@ -3,7 +3,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 
-from app.deps import CurrentUser, Cursor, IfMatch, Limit, SearchQuery, SessionDep, require, set_etag
+from app.deps import (
+    CurrentUser,
+    Cursor,
+    IfMatch,
+    Limit,
+    SearchQuery,
+    SessionDep,
+    gated,
+    require,
+    set_etag,
+)
 from app.errors import problem_responses
 from app.models import AmendmentStatus
 from app.pagination import DEFAULT_LIMIT, Page
@@ -30,6 +40,7 @@ from app.schemas.charter import (
 from app.schemas.common import IsoDate
 from app.security import Principal
 from app.services.charter import acknowledgements, adoption, amendments, discussion, versions
+from app.services.maturity.capabilities import Capability
 
 router = APIRouter(prefix="/charter", tags=["charter"])
 
@@ -37,6 +48,8 @@ Reader = Annotated[Principal, Depends(require(Action.charter_read))]
 Proposer = Annotated[Principal, Depends(require(Action.charter_propose))]
 Commenter = Annotated[Principal, Depends(require(Action.charter_comment))]
 Voter = Annotated[Principal, Depends(require(Action.charter_vote))]
+# Amending the rules by vote comes with the office's maturity (enforced only when configured).
+AmendmentsGate = Annotated[None, Depends(gated(Capability.charter_amendments))]
 Acknowledger = Annotated[Principal, Depends(require(Action.charter_acknowledge))]
 Adopter = Annotated[Principal, Depends(require(Action.charter_adopt))]
 AcknowledgementReader = Annotated[Principal, Depends(require(Action.charter_acknowledgements_read))]
@@ -244,11 +257,16 @@ def list_amendments(
     responses=problem_responses(401, 403, 409, 422),
 )
 def create_amendment(
-    session: SessionDep, actor: Proposer, data: AmendmentCreate, response: Response
+    session: SessionDep,
+    actor: Proposer,
+    _: AmendmentsGate,
+    data: AmendmentCreate,
+    response: Response,
 ) -> AmendmentPublic:
     """A draft against `base_version` (default: the latest): sections to `add`, `modify` or
     `remove`, with a rationale. A key the base does not have is a 422; sections changed since
-    an older base are a 409."""
+    an older base are a 409. Under `PROJOFFICE_MATURITY_GATING=enforced` a 409
+    `capability_not_mastered` while the interaction function is below its required level."""
     amendment = amendments.create_amendment(session, actor=actor, data=data)
     response.headers["Location"] = f"/api/v1/charter/amendments/{amendment.id}"
     set_etag(response, amendment.version)
@@ -361,6 +379,7 @@ def add_comment(
 def cast_vote(
     session: SessionDep,
     actor: Voter,
+    _: AmendmentsGate,
     amendment_id: uuid.UUID,
     data: Annotated[
         VoteCast,
@@ -379,7 +398,7 @@ def cast_vote(
     ],
 ) -> VotePublic:
     """One vote per member, changeable until the voting window ends (409 outside it). The same
-    vote again changes nothing. `block` needs a `reason` (422)."""
+    vote again changes nothing. `block` needs a `reason` (422). Gated by maturity as proposing."""
     return discussion.cast_vote(session, actor=actor, amendment_id=amendment_id, data=data)
 
 

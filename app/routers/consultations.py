@@ -10,6 +10,7 @@ from app.deps import (
     Limit,
     SearchQuery,
     SessionDep,
+    gated,
     require,
     set_etag,
 )
@@ -31,12 +32,15 @@ from app.schemas.consultations import (
 from app.security import Principal
 from app.services import consultations
 from app.services.consultations import ConsultationSort
+from app.services.maturity.capabilities import Capability
 
 router = APIRouter(prefix="/consultations", tags=["consultations"])
 
 Reader = Annotated[Principal, Depends(require(Action.consultations_read))]
 Requester = Annotated[Principal, Depends(require(Action.consultations_request))]
 Manager = Annotated[Principal, Depends(require(Action.consultations_manage))]
+# The office takes requests once it consults (its maturity; enforced only when configured).
+RequestsGate = Annotated[None, Depends(gated(Capability.consultation_requests))]
 
 
 @router.get(
@@ -88,10 +92,16 @@ def list_consultations(
     responses=problem_responses(401, 403, 409, 422),
 )
 def request_consultation(
-    session: SessionDep, actor: Requester, data: ConsultationCreate, response: Response
+    session: SessionDep,
+    actor: Requester,
+    _: RequestsGate,
+    data: ConsultationCreate,
+    response: Response,
 ) -> ConsultationPublic:
     """For one's own submitted initiative (`initiative_id`) or for an idea that has no
-    initiative yet. The track starts as `requested` until the office assigns consultants."""
+    initiative yet. The track starts as `requested` until the office assigns consultants.
+    Under `PROJOFFICE_MATURITY_GATING=enforced` a 409 `capability_not_mastered` while the
+    consulting function is below its required level (`GET /office/capabilities`)."""
     track = consultations.request_consultation(session, actor=actor, data=data)
     response.headers["Location"] = f"/api/v1/consultations/{track.id}"
     set_etag(response, track.version)

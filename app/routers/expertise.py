@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.deps import CurrentUser, Cursor, IfMatch, Limit, SessionDep, require, set_etag
+from app.deps import CurrentUser, Cursor, IfMatch, Limit, SessionDep, gated, require, set_etag
 from app.errors import problem_responses
 from app.models import ExpertPosition, ReviewStatus
 from app.pagination import DEFAULT_LIMIT, Page
@@ -26,6 +26,7 @@ from app.schemas.expertise import (
 )
 from app.security import Principal
 from app.services.expertise import assignments, conclusions, criteria, experts, suggestions, summary
+from app.services.maturity.capabilities import Capability
 
 criteria_router = APIRouter(prefix="/criteria-sets", tags=["criteria"])
 reviews_router = APIRouter(tags=["reviews"])
@@ -34,6 +35,8 @@ experts_router = APIRouter(prefix="/experts", tags=["experts"])
 CriteriaReader = Annotated[Principal, Depends(require(Action.criteria_read))]
 CriteriaWriter = Annotated[Principal, Depends(require(Action.criteria_write))]
 Manager = Annotated[Principal, Depends(require(Action.reviews_manage))]
+# Suggestions by position come with the office's maturity (enforced only when configured).
+SuggestionsGate = Annotated[None, Depends(gated(Capability.expert_suggestions))]
 
 
 @criteria_router.get(
@@ -143,16 +146,19 @@ def expertise_summary(
 @reviews_router.get(
     "/initiatives/{initiative_id}/expert-suggestions",
     summary="Подбор экспертов",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 def suggest_experts(
     session: SessionDep,
     actor: Manager,
+    _: SuggestionsGate,
     initiative_id: uuid.UUID,
     position: ExpertPosition,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[ExpertSuggestion]:
-    """Eligible experts, best first, each with the reasons for its place."""
+    """Eligible experts, best first, each with the reasons for its place. Under
+    `PROJOFFICE_MATURITY_GATING=enforced` a 409 `capability_not_mastered` while the expert
+    positions function is below its required level (a suggestion is computed, not read)."""
     return suggestions.suggest_experts(
         session, actor=actor, initiative_id=initiative_id, position=position, limit=limit
     )

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import PlainTextResponse
 
-from app.deps import Cursor, IfMatch, Limit, SearchQuery, SessionDep, require, set_etag
+from app.deps import Cursor, IfMatch, Limit, SearchQuery, SessionDep, gated, require, set_etag
 from app.errors import problem_responses
 from app.models import MeetingFormat, MeetingStatus
 from app.pagination import DEFAULT_LIMIT, Page
@@ -24,6 +24,7 @@ from app.schemas.meetings import (
 )
 from app.security import Principal
 from app.services.lifecycle import LifecycleAction
+from app.services.maturity.capabilities import Capability
 from app.services.meetings import agenda, decisions, minutes, planning
 from app.services.meetings.planning import MeetingSort
 
@@ -31,6 +32,8 @@ router = APIRouter(prefix="/meetings", tags=["meetings"])
 
 Reader = Annotated[Principal, Depends(require(Action.meetings_read))]
 Writer = Annotated[Principal, Depends(require(Action.meetings_write))]
+# Informal formats come with the office's maturity (enforced only when configured).
+FormatsGate = Annotated[None, Depends(gated(Capability.informal_meeting_formats))]
 
 MINUTES_EXAMPLE = """# Протокол заседания проектного офиса № 3
 
@@ -117,13 +120,15 @@ def list_meetings(
     "",
     summary="Запланировать заседание",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
 def create_meeting(
-    session: SessionDep, actor: Writer, data: MeetingCreate, response: Response
+    session: SessionDep, actor: Writer, _: FormatsGate, data: MeetingCreate, response: Response
 ) -> MeetingPublic:
     """The next number of the academic year `scheduled_at` falls in (1 September to 31 August,
-    local time) is assigned. The meeting starts `planned`."""
+    local time) is assigned. The meeting starts `planned`. Under
+    `PROJOFFICE_MATURITY_GATING=enforced` an informal format is a 409
+    `capability_not_mastered` while the reflective meetings function is below its level."""
     meeting = planning.create_meeting(session, actor=actor, data=data)
     response.headers["Location"] = f"/api/v1/meetings/{meeting.id}"
     set_etag(response, meeting.version)
@@ -179,6 +184,7 @@ def get_meeting(
 def update_meeting(
     session: SessionDep,
     actor: Writer,
+    _: FormatsGate,
     meeting_id: uuid.UUID,
     data: MeetingUpdate,
     if_match: IfMatch,
@@ -186,7 +192,8 @@ def update_meeting(
 ) -> MeetingPublic:
     """`{"status": "held"}` marks it held (not before its day); `{"status": "cancelled",
     "cancellation_reason": …}` cancels it. Attendance (`attendees[].attended`) and the
-    reflection are recorded on a held meeting. A cancelled meeting is no longer edited (409)."""
+    reflection are recorded on a held meeting. A cancelled meeting is no longer edited (409).
+    Changing to an informal `format` is gated by maturity as on creation."""
     meeting = planning.update_meeting(
         session, actor=actor, meeting_id=meeting_id, data=data, if_match=if_match
     )

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.deps import Cursor, IfMatch, Limit, SearchQuery, SessionDep, require, set_etag
+from app.deps import Cursor, IfMatch, Limit, SearchQuery, SessionDep, gated, require, set_etag
 from app.errors import problem_responses
 from app.models import NetworkEventKind
 from app.pagination import DEFAULT_LIMIT, Page
@@ -18,11 +18,14 @@ from app.schemas.network import (
 )
 from app.security import Principal
 from app.services import network
+from app.services.maturity.capabilities import Capability
 
 router = APIRouter(prefix="/network", tags=["network"])
 
 Reader = Annotated[Principal, Depends(require(Action.network_read))]
 Writer = Annotated[Principal, Depends(require(Action.network_events_write))]
+# Recording the network's life comes with the office's maturity (enforced only when configured).
+EventsGate = Annotated[None, Depends(gated(Capability.network_events))]
 DateFrom = Annotated[IsoDate | None, Query(alias="from", description="С этой даты включительно")]
 DateTo = Annotated[IsoDate | None, Query(alias="to", description="По эту дату включительно")]
 
@@ -66,13 +69,15 @@ def list_events(
     "/events",
     summary="Записать событие сети",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
 def create_event(
-    session: SessionDep, actor: Writer, data: NetworkEventCreate, response: Response
+    session: SessionDep, actor: Writer, _: EventsGate, data: NetworkEventCreate, response: Response
 ) -> NetworkEventPublic:
     """Any network member records an activity: organizer (default: you, with your
-    organization), participating people and organizations, date and a linked initiative."""
+    organization), participating people and organizations, date and a linked initiative.
+    Under `PROJOFFICE_MATURITY_GATING=enforced` a 409 `capability_not_mastered` while the
+    network function is below its required level."""
     event = network.create_event(session, actor=actor, data=data)
     response.headers["Location"] = f"/api/v1/network/events/{event.id}"
     set_etag(response, event.version)

@@ -12,6 +12,7 @@ from app.schemas.meta import EnumGroup, EnumValue, ObjectRuleRow, PolicyMatrix, 
 from app.services import consultations, network
 from app.services.charter import workflow as charter_workflow
 from app.services.lifecycle import STEPS, TERMINAL, LifecycleAction, Party
+from app.services.maturity import labels as maturity_labels
 from app.services.meetings import labels as meeting_labels
 
 ROLE_LABELS = {
@@ -123,6 +124,7 @@ ENUM_GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "recommendation": RECOMMENDATION_LABELS,
     **charter_workflow.ENUM_LABELS,
     **network.ENUM_LABELS,
+    **maturity_labels.ENUM_LABELS,
 }
 
 
