@@ -128,6 +128,15 @@ def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def _counts_by(
+    session: Session, key: Any, *where: ColumnElement[bool], counted: Any = None
+) -> dict[str, int]:
+    """`{key: count}` of the rows `where` selects: of rows, or of distinct `counted` values."""
+    count = func.count() if counted is None else func.count(distinct(counted))
+    rows = session.execute(select(key, count).where(*where).group_by(key)).all()
+    return {str(value): n for value, n in rows}
+
+
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
@@ -280,22 +289,16 @@ def _expert_positions(session: Session, window: Window) -> list[Fact]:
     submitted = and_(
         col(review.status) == ReviewStatus.submitted, _within(col(review.submitted_at), window)
     )
-    per_position = dict(
-        session.execute(
-            select(col(review.position), func.count(distinct(col(review.expert_id))))
-            .where(submitted)
-            .group_by(col(review.position))
-        ).all()
+    per_position = _counts_by(
+        session, col(review.position), submitted, counted=col(review.expert_id)
     )
     people, conclusions = session.execute(
         select(func.count(distinct(col(review.expert_id))), func.count()).where(submitted)
     ).one()
-    grants = dict(
-        session.execute(
-            select(col(ExpertPositionGrant.position), func.count())
-            .where(_within(col(ExpertPositionGrant.granted_at), window))
-            .group_by(col(ExpertPositionGrant.position))
-        ).all()
+    grants = _counts_by(
+        session,
+        col(ExpertPositionGrant.position),
+        _within(col(ExpertPositionGrant.granted_at), window),
     )
     return [
         Fact(
@@ -304,7 +307,7 @@ def _expert_positions(session: Session, window: Window) -> list[Fact]:
             "Experts who submitted conclusions (by position)",
             people,
             EvidenceUnit.number,
-            breakdown={str(p): n for p, n in per_position.items()},
+            breakdown=per_position,
         ),
         Fact(
             "moves_up",
@@ -312,7 +315,7 @@ def _expert_positions(session: Session, window: Window) -> list[Fact]:
             "Moves up to a new position (by position reached)",
             sum(grants.values()),
             EvidenceUnit.number,
-            breakdown={str(p): n for p, n in grants.items()},
+            breakdown=grants,
         ),
         Fact(
             "conclusions_submitted",
@@ -330,12 +333,8 @@ DECISIONS = ("approve", "reject")
 def _initiative_review(session: Session, window: Window) -> list[Fact]:
     step = Transition
     in_window = _within(col(step.at), window)
-    steps = dict(
-        session.execute(
-            select(col(step.action), func.count())
-            .where(col(step.action).in_([*DECISIONS, "request_revision"]), in_window)
-            .group_by(col(step.action))
-        ).all()
+    steps = _counts_by(
+        session, col(step.action), col(step.action).in_([*DECISIONS, "request_revision"]), in_window
     )
     to_decision = session.execute(
         median(
@@ -381,15 +380,11 @@ PROJECT_STEPS = {
 
 
 def _central_planning(session: Session, window: Window) -> list[Fact]:
-    counts = dict(
-        session.execute(
-            select(col(Transition.action), func.count())
-            .where(
-                col(Transition.action).in_(list(PROJECT_STEPS)),
-                _within(col(Transition.at), window),
-            )
-            .group_by(col(Transition.action))
-        ).all()
+    counts = _counts_by(
+        session,
+        col(Transition.action),
+        col(Transition.action).in_(list(PROJECT_STEPS)),
+        _within(col(Transition.at), window),
     )
     return [
         Fact(code, ru, en, counts.get(action, 0), EvidenceUnit.number)
@@ -401,12 +396,8 @@ def _interaction(session: Session, window: Window) -> list[Fact]:
     proposed = session.execute(
         select(func.count()).where(_within(col(Amendment.created_at), window))
     ).scalar_one()
-    votes = dict(
-        session.execute(
-            select(col(AmendmentVote.vote), func.count())
-            .where(_within(col(AmendmentVote.cast_at), window))
-            .group_by(col(AmendmentVote.vote))
-        ).all()
+    votes = _counts_by(
+        session, col(AmendmentVote.vote), _within(col(AmendmentVote.cast_at), window)
     )
     adopted = session.execute(
         select(func.count()).where(_within(col(CharterVersion.adopted_at), window))
@@ -425,7 +416,7 @@ def _interaction(session: Session, window: Window) -> list[Fact]:
             "Votes cast on amendments (by choice)",
             sum(votes.values()),
             EvidenceUnit.number,
-            breakdown={str(v): n for v, n in votes.items()},
+            breakdown=votes,
         ),
         Fact(
             "charter_versions_adopted",

@@ -5,6 +5,7 @@ the function when it was recorded."""
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlmodel import Session, col
@@ -57,6 +58,17 @@ ASSESSMENT_ORDER = SortKey(
 )
 
 
+def _catalogue_entry(function: OfficeFunction) -> dict[str, Any]:
+    return {
+        "code": function.code,
+        "position": function.position,
+        "origin": function.origin,
+        "title_ru": function.title_ru,
+        "title_en": function.title_en,
+        "description": function.description,
+    }
+
+
 def function_or_404(session: Session, code: str) -> OfficeFunction:
     function = session.get(OfficeFunction, code)
     if function is None:
@@ -87,12 +99,7 @@ def list_functions(
     page, next_cursor = split_page(rows, limit, lambda r: [r[0].position])
     items = [
         FunctionSummary(
-            code=function.code,
-            position=function.position,
-            origin=function.origin,
-            title_ru=function.title_ru,
-            title_en=function.title_en,
-            description=function.description,
+            **_catalogue_entry(function),
             level=level or 0,
             target_level=target_level,
             target_date=target_date,
@@ -124,12 +131,7 @@ def get_function(session: Session, *, code: str, as_of: date | None) -> Function
     target_date = current.target_date if current is not None else None
     evidence = count_evidence(session, code, Window.ending_on(day, now=now))
     return FunctionPublic(
-        code=function.code,
-        position=function.position,
-        origin=function.origin,
-        title_ru=function.title_ru,
-        title_en=function.title_en,
-        description=function.description,
+        **_catalogue_entry(function),
         level=level,
         target_level=target_level,
         target_date=target_date,
