@@ -4,7 +4,6 @@ worker: a request that finds every slot taken waits without blocking the loop, a
 held by worker threads never hold up a read on the loop."""
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -42,12 +41,11 @@ class TestSaturatedPool:
                 assert reads.slots.locked()
 
                 waiting = asyncio.create_task(_list(client, office_head.headers))
-                started = time.monotonic()
                 for _ in range(20):
                     await asyncio.sleep(0.01)
-                # The loop kept turning: had the request taken a connection on the loop, it
-                # would have blocked there for the pool's 30 s timeout.
-                assert time.monotonic() - started < 5
+                # The loop kept turning and the request still waits: had it taken a connection
+                # on the loop, it would have blocked the loop for the pool's timeout and then
+                # failed, so it would be done by now.
                 assert not waiting.done()
 
                 for db in held:
@@ -69,15 +67,15 @@ class TestSaturatedPool:
         held = [engine.connect() for _ in range(capacity)]
         try:
 
-            async def main() -> float:
+            async def main() -> None:
                 async with _client() as client:
-                    started = time.monotonic()
+                    # Served from the loop's own pool: had it waited for the threads' pool,
+                    # it would have timed out there and answered 503.
                     response = await _list(client, office_head.headers)
                     assert response.status_code == 200, response.text
                 await dispose_loop_reads()
-                return time.monotonic() - started
 
-            assert asyncio.run(main()) < 5
+            asyncio.run(main())
         finally:
             for connection in held:
                 connection.close()
